@@ -1,0 +1,44 @@
+# Artnex: `make run` serves the product on embedded defaults; `make test` runs the suite.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+# Weights shipped beside the checkout (CI, development machines), used instead of downloading.
+SHARED_MODELS := $(abspath $(CURDIR)/../shared/models)
+
+.PHONY: install run test test-unit test-integration lint bench clean
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+# Local settings for manage.py and the stack (never committed); the environment wins over it.
+.env:
+	@if ls $(SHARED_MODELS)/*.pth >/dev/null 2>&1; then echo "ARTNEX_MODEL_DIR=$(SHARED_MODELS)" > $@; \
+	else echo "# ARTNEX_MODEL_DIR=/path/to/weights (default: var/models, downloaded on first use)" > $@; fi
+
+install: $(VENV)/.installed .env
+
+run: install
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py collectstatic --noinput --verbosity 0
+	PORT=$(PORT) $(PY) -m artnex.stack
+
+# Unit tier on SQLite and an in-process task; then the integration tier (PostgreSQL, Redis,
+# a real Celery worker) when those services answer. With ARTNEX_REQUIRE_INTEGRATION=1 (CI)
+# a missing service fails the run instead of skipping the tier.
+test: install
+	$(PY) -m ruff check .
+	$(PY) -m pytest -m "not integration" $(PYTEST_ARGS)
+	$(PY) -m artnex.integration_env -- $(PY) -m pytest -m integration $(PYTEST_ARGS)
+
+lint: install
+	$(PY) -m ruff check .
+
+bench: install
+	$(PY) bench/engine.py
+
+clean:
+	rm -rf var .pytest_cache

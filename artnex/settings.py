@@ -1,0 +1,248 @@
+"""Artnex settings: everything comes from the environment, with defaults that run on one
+machine with no outside services (SQLite, files on local disk, a filesystem Celery broker).
+
+Production switches: ``DATABASE_URL`` (PostgreSQL), ``CELERY_BROKER_URL`` (Redis),
+``CACHE_URL`` (Redis, shared rate-limit counters), ``ARTNEX_S3_BUCKET`` (results on S3).
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+# A local .env (written by `make install`, never committed) fills in what the environment lacks;
+# read into os.environ so that the engine, which does not import Django, sees it too.
+if (BASE_DIR / ".env").is_file():
+    environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+ARTNEX_ENV = env.str("ARTNEX_ENV", default="development")
+if ARTNEX_ENV not in {"development", "test", "production"}:
+    raise ImproperlyConfigured(f"ARTNEX_ENV must be development, test or production, not {ARTNEX_ENV!r}")
+IS_PRODUCTION = ARTNEX_ENV == "production"
+
+# Everything the service writes on local disk lives under one folder (ignored by git).
+VAR_DIR = Path(env.str("ARTNEX_VAR_DIR", default=str(BASE_DIR / "var")))
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+
+def _development_secret_key() -> str:
+    """Secrets come from the environment; a development checkout gets a random key
+    persisted under var/ so that signed download links survive a restart."""
+    path = VAR_DIR / "dev-secret-key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(50))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+if IS_PRODUCTION:
+    SECRET_KEY = env.str("DJANGO_SECRET_KEY")
+else:
+    SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="") or _development_secret_key()
+
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
+_LOCAL_HOSTS = ["127.0.0.1", "localhost", "[::1]", "testserver"]
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=[] if IS_PRODUCTION else _LOCAL_HOSTS)
+CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "accounts",
+    "billing",
+    "upscale",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "artnex.urls"
+WSGI_APPLICATION = "artnex.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------------------
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'artnex.sqlite3'}")}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets readers run beside the one writer; IMMEDIATE takes the write lock at BEGIN,
+    # so two transactions never deadlock upgrading read locks ("database is locked");
+    # the timeout makes a writer wait its turn instead of failing.
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 30,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+else:
+    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=60))
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Cache (rate-limit counters) ------------------------------------------------------
+# The embedded default is per-process memory: `make run` serves from one process. With
+# several web processes, CACHE_URL must point at Redis so that limits are shared.
+CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://artnex")}
+RATELIMIT_USE_CACHE = "default"
+SILENCED_SYSTEM_CHECKS = [] if "CACHE_URL" in env else ["django_ratelimit.W001"]
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)
+MEDIA_ROOT = Path(env.str("ARTNEX_MEDIA_ROOT", default=str(VAR_DIR / "media")))
+
+# --- Storage of inputs and results ----------------------------------------------------
+ARTNEX_S3_BUCKET = env.str("ARTNEX_S3_BUCKET", default="")
+RESULT_TTL_SECONDS = env.int("ARTNEX_RESULT_TTL_SECONDS", default=24 * 3600)
+if ARTNEX_S3_BUCKET:
+    _results_storage = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": ARTNEX_S3_BUCKET,
+            "endpoint_url": env.str("ARTNEX_S3_ENDPOINT_URL", default="") or None,
+            "region_name": env.str("ARTNEX_S3_REGION", default="") or None,
+            "querystring_auth": True,  # presigned GET links: no credentials needed to download
+            "querystring_expire": RESULT_TTL_SECONDS,
+            "signature_version": "s3v4",
+            "file_overwrite": False,
+            "default_acl": None,
+        },
+    }
+else:
+    _results_storage = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(MEDIA_ROOT), "base_url": None},
+    }
+STORAGES = {
+    "default": _results_storage,
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+
+# --- Security -------------------------------------------------------------------------
+SESSION_COOKIE_SECURE = IS_PRODUCTION
+CSRF_COOKIE_SECURE = IS_PRODUCTION
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if IS_PRODUCTION else None
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+# Keyed hash for API keys: a leaked database alone does not reveal usable keys.
+ARTNEX_API_KEY_PEPPER = env.str("ARTNEX_API_KEY_PEPPER", default="") or SECRET_KEY
+
+# --- Django REST framework ------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.ApiKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "EXCEPTION_HANDLER": "upscale.errors.exception_handler",
+    "UNAUTHENTICATED_USER": None,
+}
+
+# --- The upscale product --------------------------------------------------------------
+ARTNEX_PRICE_CREDITS = env.int("ARTNEX_PRICE_CREDITS", default=100)
+ARTNEX_MAX_INPUT_BYTES = env.int("ARTNEX_MAX_INPUT_BYTES", default=10 * 1024 * 1024)
+# A JSON body carries the image base64-encoded (4/3 of its size): allow that plus room for
+# the rest of the body, so that an oversized image gets image_too_large, not a generic 400.
+DATA_UPLOAD_MAX_MEMORY_SIZE = ARTNEX_MAX_INPUT_BYTES * 4 // 3 + 64 * 1024
+# Pixel caps keep a worker's memory bounded: the engine tiles the network, but the decoded
+# input and the assembled output still live in memory (64 MP RGB output = 192 MB).
+ARTNEX_MAX_INPUT_PIXELS = env.int("ARTNEX_MAX_INPUT_PIXELS", default=4096 * 4096)
+ARTNEX_MAX_OUTPUT_PIXELS = env.int("ARTNEX_MAX_OUTPUT_PIXELS", default=8192 * 8192)
+ARTNEX_MIN_SCALE = 1.0
+ARTNEX_MAX_SCALE = 4.0
+ARTNEX_DEFAULT_SCALE = 2.0
+ARTNEX_ALLOW_PRIVATE_URLS = env.bool("ARTNEX_ALLOW_PRIVATE_URLS", default=False)
+ARTNEX_FETCH_CONNECT_TIMEOUT = env.float("ARTNEX_FETCH_CONNECT_TIMEOUT", default=5.0)
+ARTNEX_FETCH_READ_TIMEOUT = env.float("ARTNEX_FETCH_READ_TIMEOUT", default=15.0)
+# How long the API holds the HTTP request open waiting for the worker. On time-out the
+# request is failed and its credits refunded; a late worker result is discarded.
+ARTNEX_WAIT_SECONDS = env.float("ARTNEX_WAIT_SECONDS", default=300.0)
+ARTNEX_BURST_RATE = env.str("ARTNEX_BURST_RATE", default="120/m")
+ARTNEX_PUBLIC_URL = env.str("ARTNEX_PUBLIC_URL", default="")  # e.g. https://api.example.com
+# The engine reads its own settings (ARTNEX_MODEL_DIR, ARTNEX_DEFAULT_MODEL, ARTNEX_DEVICE,
+# ARTNEX_PRECISION, ARTNEX_TILE, ...) from the environment: see upscale/engine/config.py.
+
+# --- Celery ---------------------------------------------------------------------------
+_broker_dir = VAR_DIR / "broker"
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    # kombu's filesystem transport: a real broker between separate web and worker
+    # processes with no server to run. One folder serves as both in and out queue.
+    for _folder in ("queue", "control"):
+        (_broker_dir / _folder).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_broker_dir / "queue"),
+        "data_folder_out": str(_broker_dir / "queue"),
+        "control_folder": str(_broker_dir / "control"),
+        "store_processed": False,
+        "polling_interval": 0.2,
+    }
+else:
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+CELERY_TASK_EAGER_PROPAGATES = False
+CELERY_TASK_IGNORE_RESULT = True  # the request row is the single source of truth
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_ACKS_LATE = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("ARTNEX_TASK_SOFT_TIME_LIMIT", default=int(ARTNEX_WAIT_SECONDS) + 60)
+CELERY_TASK_TIME_LIMIT = CELERY_TASK_SOFT_TIME_LIMIT + 30
+CELERY_TASK_DEFAULT_QUEUE = "upscale"
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+CELERY_BEAT_SCHEDULE = {
+    "purge-expired-results": {"task": "upscale.tasks.purge_expired", "schedule": 15 * 60.0},
+    "fail-stale-requests": {"task": "upscale.tasks.fail_stale", "schedule": 5 * 60.0},
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+}
+
+if ARTNEX_ENV == "test":
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

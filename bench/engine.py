@@ -1,0 +1,236 @@
+"""Engine benchmark: the product path against a plain fp32 whole-image baseline.
+
+Both run in the same process on the same input, interleaved (baseline, product, baseline, ...)
+so machine drift hits both; the ratio is the median of per-pair ratios. Peak memory is measured
+in a fresh child process per path, because ru_maxrss only ever grows.
+
+    .venv/bin/python bench/engine.py --models realesrgan-x4plus realesr-general-x4v3 --sizes 128 256
+    .venv/bin/python bench/engine.py --memory          # 2000x2000 at x4, peak RSS of the full path
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from PIL import Image  # noqa: E402
+
+from upscale.engine import EngineConfig, upscale_bytes, upscale_image  # noqa: E402
+from upscale.engine.device import cpu_has_fast_bf16  # noqa: E402
+from upscale.engine.loader import get_model_by_name  # noqa: E402
+from upscale.engine.memory import choose_tile  # noqa: E402
+from upscale.engine.reference import fidelity, load_plain, reference_upscale  # noqa: E402
+from upscale.engine.registry import lookup  # noqa: E402
+from upscale.engine.runtime import forward  # noqa: E402
+
+IMAGE = REPO.parent / "shared" / "images" / "astronaut.png"
+
+
+def config() -> EngineConfig:
+    cfg = EngineConfig.from_env()
+    if not os.environ.get("ARTNEX_MODEL_DIR"):
+        cfg.model_dir = REPO.parent / "shared" / "models"
+    return cfg
+
+
+def sample(size: int) -> Image.Image:
+    with Image.open(IMAGE) as img:
+        return img.convert("RGB").resize((size, size), Image.Resampling.LANCZOS)
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status", encoding="ascii") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def machine() -> dict[str, object]:
+    cpu = "?"
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as fh:
+            cpu = next(line.split(":", 1)[1].strip() for line in fh if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return {
+        "cpu": cpu,
+        "cpus": os.cpu_count(),
+        "torch": torch.__version__,
+        "capability": torch.backends.cpu.get_cpu_capability(),
+        "native_bf16": cpu_has_fast_bf16(),
+        "threads": torch.get_num_threads(),
+        "cuda": torch.cuda.get_device_name() if torch.cuda.is_available() else None,
+        "python": platform.python_version(),
+    }
+
+
+def compare(model: str, size: int, repeats: int, cfg: EngineConfig) -> dict[str, object]:
+    spec = lookup(model, cfg.extra_models)
+    plain = load_plain(cfg.model_dir / spec.file)
+    loaded = get_model_by_name(model, cfg)
+    img = sample(size)
+    arr = np.asarray(img)
+    base_t, prod_t = [], []
+    # Warm both paths once (oneDNN builds its kernels on first use).
+    ref = reference_upscale(plain, arr, spec.scale)
+    out = np.asarray(upscale_image(img, spec.scale, config=cfg, model=model))
+    for _ in range(repeats):
+        t = time.perf_counter()
+        reference_upscale(plain, arr, spec.scale)
+        base_t.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        upscale_image(img, spec.scale, config=cfg, model=model)
+        prod_t.append(time.perf_counter() - t)
+    psnr, off = fidelity(out, ref)
+    out_mp = (size * spec.scale) ** 2 / 1e6
+    return {
+        "model": model,
+        "size": size,
+        "precision": loaded.placement.precision,
+        "baseline_s": statistics.median(base_t),
+        "product_s": statistics.median(prod_t),
+        "speedup": statistics.median(b / p for b, p in zip(base_t, prod_t, strict=True)),
+        "baseline_mp_s": out_mp / statistics.median(base_t),
+        "product_mp_s": out_mp / statistics.median(prod_t),
+        "psnr_db": psnr,
+        "off_gt2_pct": off * 100,
+    }
+
+
+def child(path: str, model: str, size: int) -> dict[str, object]:
+    """Peak RSS of one path in a fresh process (model load included, and reported apart)."""
+    cfg = config()
+    spec = lookup(model, cfg.extra_models)
+    img = sample(size)
+    if path == "baseline":
+        plain = load_plain(cfg.model_dir / spec.file)
+        loaded_rss = rss_mb()
+        t = time.perf_counter()
+        reference_upscale(plain, np.asarray(img), spec.scale)
+    else:
+        get_model_by_name(model, cfg)
+        loaded_rss = rss_mb()
+        t = time.perf_counter()
+        upscale_image(img, spec.scale, config=cfg, model=model)
+    return {"path": path, "seconds": time.perf_counter() - t, "rss_loaded_mb": loaded_rss, "peak_rss_mb": peak_mb()}
+
+
+def memory_check(model: str, size: int) -> dict[str, object]:
+    """The full product path (PNG bytes in, PNG bytes out) on a size x size image at x4."""
+    cfg = config()
+    get_model_by_name(model, cfg)
+    loaded_rss = rss_mb()
+    buf = io.BytesIO()
+    sample(512).resize((size, size), Image.Resampling.BICUBIC).save(buf, format="PNG")
+    t = time.perf_counter()
+    result = upscale_bytes(buf.getvalue(), 4, config=cfg, model=model, out_format="PNG")
+    return {
+        "model": model,
+        "input": f"{size}x{size}",
+        "output": f"{result.width}x{result.height}",
+        "seconds": time.perf_counter() - t,
+        "rss_loaded_mb": loaded_rss,
+        "peak_rss_mb": peak_mb(),
+    }
+
+
+def window_probe(model: str, image_side: int) -> dict[str, object]:
+    """One auto-sized tile window of a big network: its peak RSS and time, and what the whole
+    image_side x image_side job would take at that rate (RRDBNet at 2000x2000 runs for tens of
+    minutes on a small CPU, too long to run whole in a benchmark)."""
+    cfg = config()
+    loaded = get_model_by_name(model, cfg)
+    ctx = loaded.profile.context
+    tile = choose_tile(loaded, image_side, image_side, ctx)
+    win = min(tile + 2 * ctx, image_side + 20)
+    loaded_rss = rss_mb()
+    x = torch.rand(1, 3, win, win)
+    t = time.perf_counter()
+    forward(loaded, x)
+    seconds = time.perf_counter() - t
+    n = -(-image_side // tile)
+    return {
+        "model": model,
+        "tile": tile,
+        "window": win,
+        "window_seconds": seconds,
+        "windows_for_image": n * n,
+        "estimated_image_seconds": seconds * n * n,
+        "rss_loaded_mb": loaded_rss,
+        "peak_rss_mb": peak_mb(),
+    }
+
+
+def in_child(*args: str) -> dict[str, object]:
+    out = subprocess.run(
+        [sys.executable, __file__, *args], check=True, capture_output=True, text=True, env=os.environ.copy()
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--models", nargs="+", default=["realesrgan-x4plus", "realesr-general-x4v3"])
+    parser.add_argument("--sizes", nargs="+", type=int, default=[128, 256])
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--no-peak", action="store_true", help="skip the per-path peak-RSS child runs")
+    parser.add_argument("--memory", action="store_true", help="2000x2000 at x4: full path + RRDBNet probe")
+    parser.add_argument("--memory-size", type=int, default=2000)
+    parser.add_argument("--child", nargs=3, metavar=("PATH", "MODEL", "SIZE"), help=argparse.SUPPRESS)
+    parser.add_argument("--memory-child", nargs=2, metavar=("MODEL", "SIZE"), help=argparse.SUPPRESS)
+    parser.add_argument("--probe-child", nargs=2, metavar=("MODEL", "SIZE"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(child(args.child[0], args.child[1], int(args.child[2]))))
+        return
+    if args.memory_child:
+        print(json.dumps(memory_check(args.memory_child[0], int(args.memory_child[1]))))
+        return
+    if args.probe_child:
+        print(json.dumps(window_probe(args.probe_child[0], int(args.probe_child[1]))))
+        return
+
+    print(json.dumps({"machine": machine()}))
+    if args.memory:
+        print(json.dumps({"memory": in_child("--memory-child", "realesr-general-x4v3", str(args.memory_size))}))
+        print(json.dumps({"probe": in_child("--probe-child", "realesrgan-x4plus", str(args.memory_size))}))
+        return
+    cfg = config()
+    header = "model                     size  prec  baseline s  product s  speedup  out MP/s (b/p)   PSNR  >2/255"
+    print(header)
+    for model in args.models:
+        for size in args.sizes:
+            r = compare(model, size, args.repeats, cfg)
+            print(
+                f"{model:25s} {size:4d}  {r['precision']:4s}  {r['baseline_s']:10.2f}  {r['product_s']:9.2f}"
+                f"  {r['speedup']:6.2f}x  {r['baseline_mp_s']:6.3f}/{r['product_mp_s']:6.3f}"
+                f"  {r['psnr_db']:6.1f}  {r['off_gt2_pct']:.4f}%",
+                flush=True,
+            )
+            if not args.no_peak:
+                for path in ("baseline", "product"):
+                    r[f"{path}_peak"] = in_child("--child", path, model, str(size))
+            print(json.dumps(r), flush=True)
+
+
+if __name__ == "__main__":
+    main()

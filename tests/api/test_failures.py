@@ -1,0 +1,97 @@
+"""Failures we cause are 5xx in the contract's shape, and are refunded in the ledger."""
+
+from __future__ import annotations
+
+import pytest
+
+from billing import ledger
+from billing.models import LedgerEntry
+from tests.images import data_uri, image_bytes
+from upscale import engine, storage, tasks, views
+from upscale.models import UpscaleRequest
+
+pytestmark = pytest.mark.django_db(transaction=True)
+BODY = {"image": data_uri(image_bytes())}
+
+
+def assert_refunded(customer, request_id: str) -> None:
+    assert customer.refresh().credits == 1000
+    assert ledger.ledger_balance(customer.account.pk) == 1000
+    kinds = sorted(LedgerEntry.objects.filter(request_id=request_id).values_list("kind", flat=True))
+    assert kinds == ["charge", "refund"]
+
+
+def test_engine_failure_is_refunded(api, customer, monkeypatch) -> None:
+    def broken(*args, **kwargs):
+        raise engine.EngineError("the model produced NaNs")
+
+    monkeypatch.setattr(engine, "upscale_bytes", broken)
+    response = api.upscale(BODY, key=customer.key)
+    assert response.status_code == 500
+    body = response.json()
+    assert body["success"] is False and body["error"]["code"] == "processing_failed"
+    assert_refunded(customer, body["request_id"])
+    row = UpscaleRequest.objects.get(request_id=body["request_id"])
+    assert (row.status, row.error_code, row.credits_charged) == ("failed", "processing_failed", 0)
+    assert not storage.exists(row.input_file)
+
+
+def test_unexpected_crash_is_refunded(api, customer, monkeypatch) -> None:
+    def crash(*args, **kwargs):
+        raise MemoryError("out of memory")
+
+    monkeypatch.setattr(engine, "upscale_bytes", crash)
+    response = api.upscale(BODY, key=customer.key)
+    assert response.status_code == 500
+    assert_refunded(customer, response.json()["request_id"])
+
+
+def test_queue_down_is_503_and_refunded(api, customer, monkeypatch) -> None:
+    def down(*args, **kwargs):
+        raise ConnectionRefusedError("broker unreachable")
+
+    monkeypatch.setattr(tasks.process_upscale, "delay", down)
+    response = api.upscale(BODY, key=customer.key)
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "service_unavailable"
+    assert_refunded(customer, response.json()["request_id"])
+
+
+def test_no_worker_in_time_is_504_refunded_and_late_result_discarded(api, customer, monkeypatch, settings) -> None:
+    settings.ARTNEX_WAIT_SECONDS = 0.3
+    monkeypatch.setattr(views, "enqueue", lambda request_id: None)  # nobody picks the job up
+    response = api.upscale(BODY, key=customer.key)
+    assert response.status_code == 504
+    request_id = response.json()["request_id"]
+    assert response.json()["error"]["code"] == "upscale_timeout"
+    assert_refunded(customer, request_id)
+    # The worker shows up late: the request is not claimed again, nothing is charged or stored.
+    tasks.process_upscale(request_id)
+    row = UpscaleRequest.objects.get(request_id=request_id)
+    assert row.status == "failed" and not row.result_file
+    assert_refunded(customer, request_id)
+
+
+def test_refund_is_idempotent(customer) -> None:
+    ledger.charge(customer.account.pk, 100, "req_ups_test")
+    assert ledger.refund("req_ups_test", "x") is not None
+    assert ledger.refund("req_ups_test", "x") is None
+    assert customer.refresh().credits == 1000
+
+
+def test_stale_requests_are_failed_and_refunded(api, customer, monkeypatch, settings) -> None:
+    from datetime import timedelta
+
+    import time_machine
+    from django.utils import timezone
+
+    monkeypatch.setattr(views, "enqueue", lambda request_id: None)
+    monkeypatch.setattr(views, "wait_for_result", lambda request_id: UpscaleRequest.objects.get(
+        request_id=request_id))  # the web process "dies" before answering
+    api.upscale(BODY, key=customer.key)
+    row = UpscaleRequest.objects.get()
+    assert row.status == "queued" and customer.refresh().credits == 900
+    assert tasks.fail_stale() == 0
+    with time_machine.travel(timezone.now() + timedelta(hours=2)):
+        assert tasks.fail_stale() == 1
+    assert_refunded(customer, row.request_id)

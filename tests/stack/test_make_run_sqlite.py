@@ -1,0 +1,272 @@
+"""``make run`` on embedded defaults, end to end: ``manage.py migrate``, then ``artnex.stack``
+(gunicorn, a Celery worker and beat as separate processes) on SQLite, the filesystem broker and
+local files, with no outside service. Needs nothing but the checkout and the model weights, so
+it belongs to the unit tier; everything it drives runs in real subprocesses.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import suppress
+from dataclasses import dataclass
+from email.message import Message
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image
+
+from tests.images import data_uri, image_bytes
+
+REPO = Path(__file__).resolve().parents[2]
+PRICE = 100  # the embedded default of ARTNEX_PRICE_CREDITS
+BURST = 12
+# Guards against a hang, not measurements: the stack is up and answering far sooner.
+_START_BOUND_S = 90.0
+_STOP_BOUND_S = 40.0
+_HTTP_TIMEOUT_S = 120.0
+# What `make run` sees on a developer's machine: none of the test tiers' switches.
+_NOT_PASSED_ON = (
+    "DATABASE_URL", "CELERY_BROKER_URL", "CACHE_URL", "DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS",
+    "ARTNEX_ENV", "ARTNEX_VAR_DIR", "ARTNEX_MEDIA_ROOT", "ARTNEX_S3_BUCKET", "ARTNEX_PUBLIC_URL",
+    "ARTNEX_API_KEY_PEPPER", "ARTNEX_INTEGRATION", "ARTNEX_WAIT_SECONDS", "ARTNEX_BURST_RATE",
+    "PYTEST_CURRENT_TEST", "PORT", "HOST",
+)
+_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    headers: Message
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+def http(method: str, url: str, body: bytes | None = None, headers: dict[str, str] | None = None) -> Answer:
+    request = urllib.request.Request(url, data=body, method=method, headers=headers or {})
+    try:
+        with _OPENER.open(request, timeout=_HTTP_TIMEOUT_S) as response:
+            return Answer(response.status, response.headers, response.read())
+    except urllib.error.HTTPError as error:
+        with error:
+            return Answer(error.code, error.headers, error.read())
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def session_members(session_id: int) -> list[int]:
+    """Live processes of a session: the stack and everything it started, however deep."""
+    members = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        state, _ppid, _pgrp, session = stat.rsplit(")", 1)[1].split()[:4]
+        if int(session) == session_id and state != "Z":
+            members.append(int(entry.name))
+    return members
+
+
+class Stack:
+    def __init__(self, var_dir: Path, log: Path) -> None:
+        model_dir = os.environ.get("ARTNEX_MODEL_DIR")
+        if not model_dir:
+            pytest.fail("ARTNEX_MODEL_DIR is not set: the stack needs the model weights (../shared/models)")
+        env = {key: value for key, value in os.environ.items() if key not in _NOT_PASSED_ON}
+        env.update(
+            ARTNEX_VAR_DIR=str(var_dir),
+            ARTNEX_MODEL_DIR=model_dir,
+            ARTNEX_DEFAULT_MODEL="realesr-animevideov3",
+            ARTNEX_ALLOW_MODEL_DOWNLOAD="0",
+            ARTNEX_ALLOW_PRIVATE_URLS="1",  # the URL input below is a server on this machine
+            # The pytest process runs tasks eagerly; the stack must use its worker.
+            CELERY_TASK_ALWAYS_EAGER="0",
+            DJANGO_SETTINGS_MODULE="artnex.settings",
+        )
+        self.env = env
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = log
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def manage(self, *args: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "manage.py", *args], cwd=REPO, env=self.env, stdin=subprocess.DEVNULL,
+            capture_output=True, text=True, check=False,
+        )
+        assert done.returncode == 0, f"manage.py {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
+        return done.stdout
+
+    def create_customer(self, email: str, credits: int) -> str:
+        """The operator's command; its new API key is the last line it prints."""
+        # --skip-checks: migrate has just run the system checks on this same code, and the
+        # checks import the URLconf and with it the whole engine (PyTorch), seconds per call.
+        output = self.manage("create_customer", email, "--credits", str(credits), "--skip-checks")
+        return output.strip().splitlines()[-1]
+
+    def start(self) -> None:
+        with self.log.open("wb") as handle:
+            # Its own session, so that every process it starts can be found and ended.
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "artnex.stack", "--port", str(self.port)], cwd=REPO, env=self.env,
+                stdin=subprocess.DEVNULL, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True,
+            )
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+    def tail(self, lines: int = 150) -> str:
+        return "\n".join(self.output().splitlines()[-lines:])
+
+    def wait_until_serving(self) -> None:
+        assert self.process is not None
+        deadline = time.monotonic() + _START_BOUND_S
+        while True:
+            if self.process.poll() is not None:
+                pytest.fail(f"the stack exited with {self.process.returncode}:\n{self.output()}")
+            with suppress(OSError):
+                if http("GET", f"{self.url}/healthz").status == 200:
+                    return
+            if time.monotonic() > deadline:
+                pytest.fail(f"the stack did not answer on {self.url}/healthz:\n{self.output()}")
+            time.sleep(0.3)
+
+    def stop(self) -> tuple[int | None, list[int]]:
+        """SIGTERM to artnex.stack, which ends its children; whatever is still alive after
+        that is killed, and returned so the test can fail on it."""
+        if self.process is None:
+            return None, []
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            with suppress(subprocess.TimeoutExpired):
+                self.process.wait(timeout=_STOP_BOUND_S)
+        code = self.process.poll()
+        left = session_members(self.process.pid)
+        for pid in left:
+            with suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        with suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout=_STOP_BOUND_S)
+        return code, left
+
+    def upscale(self, key: str, body: dict[str, Any]) -> Answer:
+        return http("POST", f"{self.url}/v1/upscale", json.dumps(body).encode(),
+                    {"Authorization": f"Bearer {key}", "Content-Type": "application/json"})
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    folder = tmp_path_factory.mktemp("make-run")
+    running = Stack(folder / "var", folder / "stack.log")
+    running.manage("migrate", "--noinput")
+    running.start()
+    try:
+        running.wait_until_serving()
+        yield running
+    finally:
+        code, left = running.stop()
+    assert not left, f"processes left behind by the stack: {left}\n{running.output()}"
+    assert code == 0, f"the stack exited with {code} on SIGTERM:\n{running.output()}"
+
+
+@pytest.fixture(scope="module")
+def image_server() -> Iterator[str]:
+    """A plain http server on this machine with one tiny PNG: the customer's image URL."""
+    png = image_bytes("PNG", (12, 10))
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            if self.path != "/tiny.png":
+                self.send_error(404)
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", "image/png")
+            self.send_header("Content-Length", str(len(png)))
+            self.end_headers()
+            self.wfile.write(png)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/tiny.png"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def assert_downloads_png(url: str, size: tuple[int, int]) -> None:
+    download = http("GET", url)
+    assert download.status == 200, download.body[:300]
+    assert download.headers["Content-Type"] == "image/png"
+    result = Image.open(io.BytesIO(download.body))
+    assert (result.format, result.size) == ("PNG", size)
+
+
+def test_burst_spends_each_credit_once(stack: Stack) -> None:
+    affordable = BURST // 2
+    key = stack.create_customer("burst@example.com", credits=affordable * PRICE)
+    body = {"image": data_uri(image_bytes("PNG", (8, 8)))}
+    start = threading.Barrier(BURST, timeout=60)
+
+    def send(_: int) -> Answer:
+        start.wait()
+        return stack.upscale(key, body)
+
+    with ThreadPoolExecutor(BURST) as pool:
+        answers = list(pool.map(send, range(BURST)))
+
+    seen = [(answer.status, answer.body[:300]) for answer in answers]
+    assert sorted(answer.status for answer in answers) == [200] * affordable + [402] * (BURST - affordable), (
+        f"{seen}\nstack output:\n{stack.tail()}")
+    for answer in answers:
+        result = answer.json()
+        if answer.status == 402:
+            assert result["success"] is False and result["error"]["code"] == "insufficient_credits"
+        else:
+            assert result["success"] is True and result["credits_used"] == PRICE
+            assert result["image_url"].startswith(f"{stack.url}/")
+            assert_downloads_png(result["image_url"], (16, 16))
+    assert "database is locked" not in stack.output()
+
+
+def test_image_url_input(stack: Stack, image_server: str) -> None:
+    key = stack.create_customer("url@example.com", credits=PRICE)
+
+    answer = stack.upscale(key, {"image": image_server, "scale": 2})
+
+    assert answer.status == 200, f"{answer.body!r}\nstack output:\n{stack.tail()}"
+    result = answer.json()
+    assert (result["success"], result["width"], result["height"]) == (True, 24, 20)
+    assert_downloads_png(result["image_url"], (24, 20))
+    # The balance is spent: the next request is refused before any work.
+    refused = stack.upscale(key, {"image": image_server})
+    assert (refused.status, refused.json()["error"]["code"]) == (402, "insufficient_credits")
+    assert "database is locked" not in stack.output()
+

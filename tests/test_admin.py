@@ -1,0 +1,68 @@
+"""Django admin: the grant-credits action writes a ledger row; keys are revoked by an action."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+
+from accounts import keys
+from billing.models import LedgerEntry
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def staff(admin_client):
+    return admin_client
+
+
+def test_grant_credits_action(staff, customer, admin_user) -> None:
+    url = "/admin/accounts/account/"
+    form = staff.post(url, {"action": "grant_credits", ACTION_CHECKBOX_NAME: [customer.account.pk]})
+    assert form.status_code == 200 and b"Grant credits" in form.content
+    done = staff.post(url, {"action": "grant_credits", ACTION_CHECKBOX_NAME: [customer.account.pk],
+                            "apply": "1", "amount": "250", "reason": "support gesture"})
+    assert done.status_code == 302
+    entry = LedgerEntry.objects.latest("id")
+    assert (entry.kind, entry.amount, entry.reason, entry.created_by) == ("grant", 250, "support gesture", admin_user)
+    assert customer.refresh().credits == 1250
+
+
+def test_ledger_is_read_only(staff, customer) -> None:
+    entry = LedgerEntry.objects.first()
+    assert staff.get(f"/admin/billing/ledgerentry/{entry.pk}/delete/").status_code == 403
+    assert staff.get("/admin/billing/ledgerentry/add/").status_code == 403
+    assert staff.get("/admin/billing/ledgerentry/").status_code == 200
+
+
+def test_revoke_key_action(staff, customer) -> None:
+    api_key = keys.find_active_key(customer.key)
+    staff.post("/admin/accounts/apikey/", {"action": "revoke_keys", ACTION_CHECKBOX_NAME: [api_key.pk]})
+    assert keys.find_active_key(customer.key) is None
+
+
+@pytest.mark.parametrize("page", ["/admin/accounts/account/", "/admin/accounts/plan/", "/admin/accounts/apikey/",
+                                  "/admin/upscale/upscalerequest/", "/admin/billing/ledgerentry/"])
+def test_admin_pages_render(staff, customer, page) -> None:
+    assert staff.get(page).status_code == 200
+
+
+def test_grant_from_the_ledger_page(staff, customer, admin_user) -> None:
+    page = staff.get("/admin/billing/ledgerentry/")
+    assert b"/admin/billing/ledgerentry/grant/" in page.content
+    url = "/admin/billing/ledgerentry/grant/"
+    assert staff.get(url).status_code == 200
+    refused = staff.post(url, {"account": customer.account.pk, "amount": "-5000", "reason": "oops"})
+    assert refused.status_code == 200 and customer.refresh().credits == 1000  # cannot go below 0
+    done = staff.post(url, {"account": customer.account.pk, "amount": "40", "reason": "goodwill"})
+    assert done.status_code == 302
+    entry = LedgerEntry.objects.latest("id")
+    assert (entry.kind, entry.amount, entry.reason, entry.created_by) == ("grant", 40, "goodwill", admin_user)
+    assert customer.refresh().credits == 1040
+
+
+def test_grant_needs_staff(client, customer) -> None:
+    response = client.post("/admin/billing/ledgerentry/grant/", {"account": customer.account.pk, "amount": "9",
+                                                                 "reason": "x"})
+    assert response.status_code == 302 and "/admin/login/" in response["Location"]
+    assert customer.refresh().credits == 1000

@@ -1,0 +1,178 @@
+"""The engine function the workers, `manage.py upscale` and the benchmarks share."""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from PIL import Image
+
+from . import imageio
+from .alpha import bleed_transparent
+from .config import EngineConfig
+from .errors import EngineError
+from .loader import LoadedModel, get_model
+from .registry import X2_SUBSTITUTES, ModelSpec, all_specs, lookup
+from .runtime import Progress, upscale_planes
+
+log = logging.getLogger(__name__)
+
+MIN_SCALE, MAX_SCALE = 1.0, 4.0
+
+_default_config: EngineConfig | None = None
+_default_lock = threading.Lock()
+
+
+@dataclass
+class UpscaleResult:
+    data: bytes
+    format: str  # "JPEG" | "PNG" | "WEBP"
+    mime: str
+    extension: str  # "jpg" | "png" | "webp"
+    width: int
+    height: int
+    model: str
+
+
+def default_config() -> EngineConfig:
+    global _default_config
+    with _default_lock:
+        if _default_config is None:
+            _default_config = EngineConfig.from_env()
+        return _default_config
+
+
+def list_models(config: EngineConfig | None = None) -> list[dict[str, object]]:
+    config = config or default_config()
+    return [spec.as_dict() for spec in all_specs(config.extra_models).values()]
+
+
+def resolve_model_name(name: str | None, config: EngineConfig | None = None) -> str:
+    config = config or default_config()
+    return lookup(name or config.default_model, config.extra_models).name
+
+
+def warm_up(config: EngineConfig | None = None, model_name: str | None = None) -> None:
+    """Load and cache the model in this process and build its kernels before the first job."""
+    config = config or default_config()
+    loaded = get_model(lookup(resolve_model_name(model_name, config), config.extra_models), config)
+    upscale_planes(loaded, torch.rand(3, 32, 32), tile=32)
+
+
+def target_size(width: int, height: int, scale: float) -> tuple[int, int]:
+    """The contract's round(w*scale) x round(h*scale), halves rounded up (22.5 -> 23) as
+    customers expect, not Python's round-half-to-even. The API quotes sizes from this too."""
+    return max(1, math.floor(width * scale + 0.5)), max(1, math.floor(height * scale + 0.5))
+
+
+def _spec_for_scale(spec: ModelSpec, scale: float, config: EngineConfig) -> ModelSpec:
+    """Scale <= 2 on x4plus runs the x2 network where it is installed (better and 4x cheaper)."""
+    twin_name = X2_SUBSTITUTES.get(spec.name)
+    if twin_name is None or scale > 2:
+        return spec
+    twin = lookup(twin_name, config.extra_models)
+    return twin if (config.model_dir / twin.file).is_file() else spec
+
+
+def upscale_image(
+    img: Image.Image,
+    scale: float,
+    *,
+    config: EngineConfig | None = None,
+    model: str | None = None,
+    tile: int | None = None,
+    progress: Progress | None = None,
+) -> Image.Image:
+    """Upscale an upright Pillow image to exactly round(w*scale) x round(h*scale).
+
+    The result keeps the kind of the input (gray stays gray, alpha stays, 16-bit gray stays
+    16-bit); palette and CMYK come back as RGB(A). info["icc_profile"] is the profile that
+    describes the result's pixels. info["artnex_model"] names the network that ran.
+    """
+    config = config or default_config()
+    if not MIN_SCALE <= scale <= MAX_SCALE:
+        raise EngineError(f"scale must be between {MIN_SCALE:g} and {MAX_SCALE:g}, not {scale}")
+    spec = _spec_for_scale(lookup(resolve_model_name(model, config), config.extra_models), scale, config)
+    loaded = get_model(spec, config)
+    planes, icc = imageio.to_planes(img)
+    out = _run_planes(loaded, planes, config, tile or config.tile, progress)
+    size = target_size(img.width, img.height, scale)
+    if out.size != size:
+        out = _resample(out, size)
+    if icc:
+        out.info["icc_profile"] = icc
+    out.info["artnex_model"] = spec.name
+    return out
+
+
+def _run_planes(
+    loaded: LoadedModel,
+    planes: imageio.Planes,
+    config: EngineConfig,
+    tile: int | None,
+    progress: Progress | None,
+) -> Image.Image:
+    def fallback() -> LoadedModel:
+        return get_model(loaded.spec, config, "fp32")
+
+    alpha = planes.alpha
+    alpha_varies = alpha is not None and float(alpha.min()) < 1.0
+    passes = 2 if alpha_varies else 1
+
+    def report(k: int) -> Progress | None:
+        if progress is None:
+            return None
+        return lambda done, total: progress(k * total + done, passes * total)
+
+    rgb = torch.from_numpy(planes.rgb)
+    if alpha_varies:
+        rgb = bleed_transparent(rgb, torch.from_numpy(alpha))
+    out_rgb = upscale_planes(loaded, rgb, bits=planes.bits, tile=tile, progress=report(0), fallback=fallback)
+    out_alpha = None
+    if alpha is not None:
+        h, w = out_rgb.shape[:2]
+        if alpha_varies:
+            # The reference upscales alpha with the same network, as a gray image.
+            a = torch.from_numpy(np.ascontiguousarray(np.broadcast_to(alpha, (3, *alpha.shape))))
+            a_out = upscale_planes(loaded, a, tile=tile, progress=report(1), fallback=fallback)
+            out_alpha = np.ascontiguousarray(a_out[..., 1])
+        else:
+            out_alpha = np.full((h, w), 255, dtype=np.uint8)
+    return imageio.from_planes(out_rgb, out_alpha, planes.gray, planes.bits)
+
+
+def _resample(img: Image.Image, size: tuple[int, int]) -> Image.Image:
+    """Lanczos to the exact size, as the reference does when outscale != network scale."""
+    if img.mode == "I;16":
+        # Pillow resamples 32-bit integer images with every filter; come back to 16 bits after.
+        wide = img.convert("I").resize(size, Image.Resampling.LANCZOS)
+        arr = np.clip(np.asarray(wide), 0, 65535).astype(np.uint16)
+        return Image.fromarray(arr)
+    # For RGBA/LA Pillow premultiplies before filtering, so no dark halos at alpha edges.
+    return img.resize(size, Image.Resampling.LANCZOS)
+
+
+def upscale_bytes(
+    data: bytes,
+    scale: float,
+    *,
+    config: EngineConfig | None = None,
+    model: str | None = None,
+    out_format: str | None = None,
+    tile: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> UpscaleResult:
+    """Decode, upscale and re-encode one customer image (the engine's single entry point)."""
+    config = config or default_config()
+    decoded = imageio.decode(data)
+    out = upscale_image(decoded.image, scale, config=config, model=model, tile=tile, progress=progress)
+    has_alpha = out.mode in ("RGBA", "LA")
+    fmt = imageio.output_format(decoded.format, out_format, has_alpha)
+    payload, fmt = imageio.encode(out, fmt, out.info.get("icc_profile"), decoded.exif, config.keep_gps)
+    mime, ext = imageio.FORMATS[fmt]
+    return UpscaleResult(payload, fmt, mime, ext, out.width, out.height, out.info["artnex_model"])

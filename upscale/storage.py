@@ -1,0 +1,63 @@
+"""Where inputs and results live: Django's storage API (local disk, or S3 by configuration).
+
+Local files are served by :mod:`upscale.downloads` behind a signed, expiring link; on S3 the
+link is a presigned URL from django-storages.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+from datetime import datetime
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.urls import reverse
+
+
+def input_name(request_id: str) -> str:
+    return f"inputs/{request_id}"
+
+
+def result_name(request_id: str, extension: str) -> str:
+    return f"results/{request_id}/upscaled.{extension}"
+
+
+def save(name: str, data: bytes) -> str:
+    return default_storage.save(name, ContentFile(data))
+
+
+def read(name: str) -> bytes:
+    with default_storage.open(name, "rb") as handle:
+        return handle.read()
+
+
+def delete(name: str) -> None:
+    if name:
+        default_storage.delete(name)
+
+
+def exists(name: str) -> bool:
+    return bool(name) and default_storage.exists(name)
+
+
+def _signature(name: str, expires: int) -> str:
+    message = f"{name}\n{expires}".encode()
+    return hmac.new(settings.SECRET_KEY.encode(), message, hashlib.sha256).hexdigest()
+
+
+def signature_valid(name: str, expires: int, signature: str) -> bool:
+    return hmac.compare_digest(_signature(name, expires), signature)
+
+
+def result_url(request_id: str, name: str, expires_at: datetime, base_url: str) -> str:
+    """A link that downloads without credentials until ``expires_at``."""
+    if settings.ARTNEX_S3_BUCKET:
+        remaining = max(1, int(expires_at.timestamp() - time.time()))
+        return default_storage.url(name, expire=remaining)
+    expires = int(expires_at.timestamp())
+    filename = name.rsplit("/", 1)[-1]
+    path = reverse("upscale:result-download", kwargs={"request_id": request_id, "filename": filename})
+    return f"{base_url.rstrip('/')}{path}?expires={expires}&signature={_signature(name, expires)}"
