@@ -227,6 +227,9 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Each pool process loads its model before taking work (worker_process_init); a large network
+# on a busy CPU needs more than Celery's default 4 s for that.
+CELERY_WORKER_PROC_ALIVE_TIMEOUT = env.float("ARTNEX_WORKER_START_TIMEOUT", default=120.0)
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("ARTNEX_TASK_SOFT_TIME_LIMIT", default=int(ARTNEX_WAIT_SECONDS) + 60)
 CELERY_TASK_TIME_LIMIT = CELERY_TASK_SOFT_TIME_LIMIT + 30
 CELERY_TASK_DEFAULT_QUEUE = "upscale"

@@ -36,6 +36,7 @@ from upscale.engine.memory import choose_tile  # noqa: E402
 from upscale.engine.reference import fidelity, load_plain, reference_upscale  # noqa: E402
 from upscale.engine.registry import lookup  # noqa: E402
 from upscale.engine.runtime import forward  # noqa: E402
+from upscale.engine.tiling import plan_tiles  # noqa: E402
 
 IMAGE = REPO.parent / "shared" / "images" / "astronaut.png"
 
@@ -61,6 +62,12 @@ def rss_mb() -> float:
 
 
 def peak_mb() -> float:
+    # VmHWM, not ru_maxrss: Linux carries ru_maxrss across fork+exec, so a child would report
+    # the parent's size; VmHWM belongs to the child's own address space.
+    with open("/proc/self/status", encoding="ascii") as fh:
+        for line in fh:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
@@ -161,20 +168,20 @@ def window_probe(model: str, image_side: int) -> dict[str, object]:
     loaded = get_model_by_name(model, cfg)
     ctx = loaded.profile.context
     tile = choose_tile(loaded, image_side, image_side, ctx)
-    win = min(tile + 2 * ctx, image_side + 20)
+    plan = plan_tiles(image_side, image_side, image_side + 20, image_side + 20, tile, ctx)
+    win = plan.win_h
     loaded_rss = rss_mb()
     x = torch.rand(1, 3, win, win)
     t = time.perf_counter()
     forward(loaded, x)
     seconds = time.perf_counter() - t
-    n = -(-image_side // tile)
     return {
         "model": model,
         "tile": tile,
         "window": win,
         "window_seconds": seconds,
-        "windows_for_image": n * n,
-        "estimated_image_seconds": seconds * n * n,
+        "windows_for_image": len(plan.tiles),
+        "estimated_image_seconds": seconds * len(plan.tiles),
         "rss_loaded_mb": loaded_rss,
         "peak_rss_mb": peak_mb(),
     }

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from PIL import Image, UnidentifiedImageError
 
-from .engine.pipeline import target_size
+from .engine import target_size
 from .errors import ImageTooLarge, InvalidImageFormat
 
 ACCEPTED_FORMATS = ("JPEG", "PNG", "WEBP")

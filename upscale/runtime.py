@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from functools import cache
-
-from .engine import EngineConfig, resolve_model_name
+from .engine import EngineConfig, default_config, resolve_model_name
 
 
-@cache
 def engine_config() -> EngineConfig:
-    # The engine is importable without Django, so it reads the environment itself;
-    # one config object per process keeps the model cache keyed consistently.
-    return EngineConfig.from_env()
+    # The engine is importable without Django, so it reads the environment itself; one
+    # config object per process keeps its model cache keyed consistently.
+    return default_config()
 
 
 def default_model() -> str:

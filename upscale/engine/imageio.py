@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import io
 import logging
+import struct
 import warnings
+import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
-from .errors import UnsupportedImage
+from .errors import EngineError, UnsupportedImage
 
 log = logging.getLogger(__name__)
 
@@ -20,6 +24,68 @@ WEBP_MAX_SIDE = 16383
 GPS_IFD = 0x8825
 EXIF_IFD = 0x8769
 EXIF_PIXEL_DIMENSIONS = (0xA002, 0xA003)
+EXIF_ORIENTATION = 0x0112
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+PNG_COLOUR_RGB, PNG_COLOUR_RGBA = 2, 6
+
+
+class Image16(Image.Image):
+    """An RGB or RGBA image with 16 bits per channel, which Pillow has no mode for.
+
+    It is an ordinary 8-bit Pillow image (the 16-bit pixels rounded), so code that does not
+    know about it still sees the right size, mode and picture; the full-precision pixels are
+    in `pixels16`, (H, W, 3|4) uint16 in RGB(A) order. resize() and copy() keep 16 bits; other
+    Pillow operations return plain 8-bit images.
+    """
+
+    pixels16: np.ndarray
+
+    @classmethod
+    def from_array(cls, pixels: np.ndarray, info: dict | None = None) -> Image16:
+        if pixels.dtype != np.uint16 or pixels.ndim != 3 or pixels.shape[2] not in (3, 4):
+            raise ValueError(f"expected (H, W, 3|4) uint16 pixels, got {pixels.dtype} {pixels.shape}")
+        base = Image.fromarray(_to_8bit(pixels))
+        img = cls()
+        img.im = base.im
+        img._mode = base.mode
+        img._size = base.size
+        img.info = dict(info or {})
+        img.pixels16 = np.ascontiguousarray(pixels)
+        return img
+
+    def copy(self) -> Image16:
+        return Image16.from_array(self.pixels16.copy(), self._copy_info())
+
+    def resize(self, size, resample=None, box=None, reducing_gap=None) -> Image.Image:  # type: ignore[override]
+        if box is not None or reducing_gap is not None:
+            return super().resize(size, resample, box, reducing_gap)  # rare: 8-bit
+        size = (int(size[0]), int(size[1]))
+        if size == self.size:
+            return self.copy()
+        resample = Image.Resampling.BICUBIC if resample is None else resample
+        return Image16.from_array(_resize16(self.pixels16, size, resample), self._copy_info())
+
+
+def _to_8bit(pixels: np.ndarray) -> np.ndarray:
+    """uint16 -> uint8, rounded (x / 257 is never exactly halfway)."""
+    return ((pixels.astype(np.uint32) + 128) // 257).astype(np.uint8)
+
+
+def _resize16(pixels: np.ndarray, size: tuple[int, int], resample: int) -> np.ndarray:
+    """Per-channel float resize; colour premultiplied by alpha as Pillow does for RGBA."""
+    f = pixels.astype(np.float32)
+    has_alpha = f.shape[2] == 4
+    if has_alpha:
+        f[..., :3] *= f[..., 3:] / 65535.0
+    chans = [
+        np.asarray(Image.fromarray(np.ascontiguousarray(f[..., c])).resize(size, resample))
+        for c in range(f.shape[2])
+    ]
+    out = np.stack(chans, axis=-1)
+    if has_alpha:
+        a = np.clip(out[..., 3:], 0.0, 65535.0) / 65535.0
+        out[..., :3] = np.where(a > 0, out[..., :3] / np.maximum(a, 1e-12), 0.0)
+    return np.clip(np.rint(out), 0, 65535).astype(np.uint16)
 
 
 @dataclass
@@ -41,6 +107,10 @@ class Decoded:
 
 
 def decode(data: bytes) -> Decoded:
+    header = _png_header(data)
+    if header is not None and header[2] == 16 and header[3] in (PNG_COLOUR_RGB, PNG_COLOUR_RGBA):
+        # Pillow would open RGB48/RGBA64 as 8-bit RGB(A): decode these with OpenCV instead.
+        return _decode_png16(data, header[0], header[1])
     try:
         with warnings.catch_warnings():
             # Decompression-bomb limits are the service's job (it validates pixel counts first).
@@ -48,7 +118,7 @@ def decode(data: bytes) -> Decoded:
             img = Image.open(io.BytesIO(data))
             fmt = img.format
             img.load()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError, ValueError) as exc:
         raise UnsupportedImage(f"cannot decode image: {exc}") from exc
     icc = img.info.get("icc_profile")
     # exif_transpose rotates the pixels and clears the Orientation tag in the copy's EXIF.
@@ -57,9 +127,100 @@ def decode(data: bytes) -> Decoded:
     return Decoded(upright, fmt, icc, exif)
 
 
+def _png_chunks(data: bytes) -> Iterator[tuple[bytes, int, int]]:
+    """(type, chunk start, chunk end) of each complete chunk; stops at IEND or truncation."""
+    pos = len(PNG_SIGNATURE)
+    while pos + 12 <= len(data):
+        length, ctype = struct.unpack(">I4s", data[pos : pos + 8])
+        end = pos + 12 + length
+        if end > len(data):
+            return
+        yield ctype, pos, end
+        if ctype == b"IEND":
+            return
+        pos = end
+
+
+def _png_chunk_data(data: bytes, start: int, end: int) -> bytes:
+    return data[start + 8 : end - 4]
+
+
+def _png_header(data: bytes) -> tuple[int, int, int, int] | None:
+    """(width, height, bit depth, colour type) from a PNG's IHDR, None if not a PNG."""
+    if len(data) < 33 or not data.startswith(PNG_SIGNATURE) or data[12:16] != b"IHDR":
+        return None
+    width, height, depth, colour = struct.unpack(">IIBB", data[16:26])
+    return width, height, depth, colour
+
+
+def _png_chunk(data: bytes, ctype: bytes) -> bytes | None:
+    for found, start, end in _png_chunks(data):
+        if found == ctype:
+            return _png_chunk_data(data, start, end)
+    return None
+
+
+def _decode_png16(data: bytes, width: int, height: int) -> Decoded:
+    limit = Image.MAX_IMAGE_PIXELS
+    if limit and width * height > limit:
+        # OpenCV has no useful limit of its own: refuse bombs before allocating anything.
+        raise UnsupportedImage(f"image is {width}x{height}, more than {limit} pixels")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            # Lazy open: reads the chunks before IDAT (iCCP among them), decodes no pixels.
+            with Image.open(io.BytesIO(data)) as meta:
+                icc = meta.info.get("icc_profile")
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError, ValueError) as exc:
+        raise UnsupportedImage(f"cannot decode image: {exc}") from exc
+    try:
+        pixels = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    except cv2.error as exc:
+        raise UnsupportedImage(f"cannot decode image: {exc}") from exc
+    if pixels is None or pixels.dtype != np.uint16 or pixels.ndim != 3 or pixels.shape[2] not in (3, 4):
+        raise UnsupportedImage("cannot decode 16-bit PNG")
+    # OpenCV turns an RGB tRNS colour key into a 4th (alpha) channel itself.
+    pixels = cv2.cvtColor(pixels, cv2.COLOR_BGRA2RGBA if pixels.shape[2] == 4 else cv2.COLOR_BGR2RGB)
+    exif = None
+    raw_exif = _png_chunk(data, b"eXIf")
+    if raw_exif:
+        exif = Image.Exif()
+        try:
+            exif.load(raw_exif)
+        except (OSError, SyntaxError, ValueError, struct.error) as exc:
+            log.info("ignoring unreadable eXIf chunk: %s", exc)
+            exif = None
+    if exif is not None:
+        pixels = _orient(pixels, exif.get(EXIF_ORIENTATION, 1))
+        exif.pop(EXIF_ORIENTATION, None)  # pixels are upright now, as exif_transpose leaves it
+    img = Image16.from_array(pixels)
+    if icc:
+        img.info["icc_profile"] = icc
+    return Decoded(img, "PNG", icc, exif)
+
+
+def _orient(pixels: np.ndarray, orientation: object) -> np.ndarray:
+    """The numpy equivalent of ImageOps.exif_transpose for EXIF orientations 2..8."""
+    ops = {
+        2: lambda a: a[:, ::-1],
+        3: lambda a: a[::-1, ::-1],
+        4: lambda a: a[::-1],
+        5: lambda a: a.transpose(1, 0, 2),
+        6: lambda a: np.rot90(a, -1),
+        7: lambda a: a[::-1, ::-1].transpose(1, 0, 2),
+        8: lambda a: np.rot90(a, 1),
+    }
+    op = ops.get(orientation) if isinstance(orientation, int) else None
+    return pixels if op is None else np.ascontiguousarray(op(pixels))
+
+
 def to_planes(img: Image.Image) -> tuple[Planes, bytes | None]:
     """Split any Pillow mode into RGB + optional alpha; returns the ICC profile still valid."""
     icc = img.info.get("icc_profile")
+    if isinstance(img, Image16):
+        f = img.pixels16.astype(np.float32) / 65535.0
+        alpha16 = np.ascontiguousarray(f[..., 3]) if f.shape[2] == 4 else None
+        return Planes(np.ascontiguousarray(f[..., :3].transpose(2, 0, 1)), alpha16, False, 16), icc
     mode = img.mode
     if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
         # Pillow decodes 16-bit grayscale PNG as I;16 ("I" for some older files).
@@ -106,7 +267,13 @@ def _cmyk_to_rgb(img: Image.Image, icc: bytes | None) -> tuple[Image.Image, byte
 
 
 def from_planes(rgb: np.ndarray, alpha: np.ndarray | None, gray: bool, bits: int) -> Image.Image:
-    """rgb: (H, W, 3) uint8/uint16, alpha: (H, W) of the same dtype or None."""
+    """rgb: (H, W, 3) uint8/uint16, alpha: (H, W) uint8/uint16 or None."""
+    if bits == 16 and not gray:
+        if alpha is None:
+            return Image16.from_array(rgb.astype(np.uint16, copy=False))
+        if alpha.dtype == np.uint8:
+            alpha = alpha.astype(np.uint16) * 257  # an 8-bit alpha pass, widened exactly
+        return Image16.from_array(np.dstack([rgb.astype(np.uint16, copy=False), alpha.astype(np.uint16)]))
     if bits == 16:
         # BT.601 luma, as the reference converts its RGB output back to gray.
         luma = rgb[..., 0] * 0.299 + rgb[..., 1] * 0.587 + rgb[..., 2] * 0.114
@@ -141,6 +308,10 @@ def encode(
     if fmt == "WEBP" and max(img.size) > WEBP_MAX_SIDE:
         log.info("%sx%s exceeds WebP's limit; writing PNG", *img.size)
         fmt = "PNG"
+    if isinstance(img, Image16):
+        if fmt == "PNG":
+            return _encode_png16(img.pixels16, icc, _clean_exif(exif, img.size, keep_gps)), fmt
+        img = Image.fromarray(_to_8bit(img.pixels16))  # JPEG and WebP are 8-bit formats
     img = _mode_for(img, fmt)
     params: dict[str, object] = {}
     if icc:
@@ -158,6 +329,36 @@ def encode(
     buf = io.BytesIO()
     img.save(buf, format=fmt, **params)
     return buf.getvalue(), fmt
+
+
+def _encode_png16(pixels: np.ndarray, icc: bytes | None, exif: bytes | None) -> bytes:
+    code = cv2.COLOR_RGBA2BGRA if pixels.shape[2] == 4 else cv2.COLOR_RGB2BGR
+    ok, buf = cv2.imencode(".png", cv2.cvtColor(pixels, code), [cv2.IMWRITE_PNG_COMPRESSION, 3])
+    if not ok:
+        raise EngineError("OpenCV could not encode the 16-bit PNG")
+    chunks = []
+    if icc:
+        # Same profile name as Pillow writes; 0 = deflate, the only compression method.
+        chunks.append((b"iCCP", b"ICC Profile\x00\x00" + zlib.compress(icc)))
+    if exif:
+        chunks.append((b"eXIf", exif.removeprefix(b"Exif\x00\x00")))
+    return _png_insert_chunks(buf.tobytes(), chunks)
+
+
+def _png_chunk_bytes(ctype: bytes, payload: bytes) -> bytes:
+    crc = zlib.crc32(ctype + payload) & 0xFFFFFFFF
+    return struct.pack(">I4s", len(payload), ctype) + payload + struct.pack(">I", crc)
+
+
+def _png_insert_chunks(png: bytes, chunks: list[tuple[bytes, bytes]]) -> bytes:
+    """Insert (type, payload) chunks before the first IDAT (where iCCP and eXIf must go)."""
+    if not chunks:
+        return png
+    for ctype, start, _end in _png_chunks(png):
+        if ctype == b"IDAT":
+            extra = b"".join(_png_chunk_bytes(t, p) for t, p in chunks)
+            return png[:start] + extra + png[start:]
+    raise EngineError("PNG without image data")
 
 
 def _mode_for(img: Image.Image, fmt: str) -> Image.Image:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-import math
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -14,19 +12,14 @@ from PIL import Image
 
 from . import imageio
 from .alpha import bleed_transparent
+from .catalog import MAX_SCALE, MIN_SCALE, default_config, resolve_model_name, target_size
 from .config import EngineConfig
 from .errors import EngineError
 from .loader import LoadedModel, get_model
-from .registry import X2_SUBSTITUTES, ModelSpec, all_specs, lookup
+from .registry import X2_SUBSTITUTES, ModelSpec, lookup
 from .runtime import Progress, upscale_planes
 
 log = logging.getLogger(__name__)
-
-MIN_SCALE, MAX_SCALE = 1.0, 4.0
-
-_default_config: EngineConfig | None = None
-_default_lock = threading.Lock()
-
 
 @dataclass
 class UpscaleResult:
@@ -39,35 +32,11 @@ class UpscaleResult:
     model: str
 
 
-def default_config() -> EngineConfig:
-    global _default_config
-    with _default_lock:
-        if _default_config is None:
-            _default_config = EngineConfig.from_env()
-        return _default_config
-
-
-def list_models(config: EngineConfig | None = None) -> list[dict[str, object]]:
-    config = config or default_config()
-    return [spec.as_dict() for spec in all_specs(config.extra_models).values()]
-
-
-def resolve_model_name(name: str | None, config: EngineConfig | None = None) -> str:
-    config = config or default_config()
-    return lookup(name or config.default_model, config.extra_models).name
-
-
 def warm_up(config: EngineConfig | None = None, model_name: str | None = None) -> None:
     """Load and cache the model in this process and build its kernels before the first job."""
     config = config or default_config()
     loaded = get_model(lookup(resolve_model_name(model_name, config), config.extra_models), config)
     upscale_planes(loaded, torch.rand(3, 32, 32), tile=32)
-
-
-def target_size(width: int, height: int, scale: float) -> tuple[int, int]:
-    """The contract's round(w*scale) x round(h*scale), halves rounded up (22.5 -> 23) as
-    customers expect, not Python's round-half-to-even. The API quotes sizes from this too."""
-    return max(1, math.floor(width * scale + 0.5)), max(1, math.floor(height * scale + 0.5))
 
 
 def _spec_for_scale(spec: ModelSpec, scale: float, config: EngineConfig) -> ModelSpec:

@@ -75,14 +75,21 @@ def plan_tiles(
 ) -> TilePlan:
     """Plan windows for an image of height x width placed at PRE_PAD inside the padded frame."""
 
-    def window_len(padded: int) -> int:
-        want = tile + 2 * context
+    def window_len(length: int, padded: int) -> int:
+        if padded <= tile + 2 * context:
+            return padded  # the whole side fits one window: no overlap to pay for
+        # As many cores as tiles of `tile` need, then windows only as big as those cores:
+        # a 256-pixel side with 192-pixel tiles runs two 128-pixel cores, not 192 + 64.
+        n = max(1, math.ceil(length / tile))
+        want = math.ceil(length / n) + 2 * context
         want += (-want) % multiple
         return min(want, padded)
 
-    win_h, win_w = window_len(padded_h), window_len(padded_w)
-    ys = _spans(PRE_PAD, height, padded_h, win_h - 2 * context if win_h < padded_h else height, context, win_h)
-    xs = _spans(PRE_PAD, width, padded_w, win_w - 2 * context if win_w < padded_w else width, context, win_w)
+    win_h, win_w = window_len(height, padded_h), window_len(width, padded_w)
+    core_h = win_h - 2 * context if win_h < padded_h else height
+    core_w = win_w - 2 * context if win_w < padded_w else width
+    ys = _spans(PRE_PAD, height, padded_h, core_h, context, win_h)
+    xs = _spans(PRE_PAD, width, padded_w, core_w, context, win_w)
     return TilePlan(tuple(Tile(y, x) for y in ys for x in xs), win_h, win_w)
 
 

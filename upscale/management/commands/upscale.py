@@ -21,7 +21,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("input", type=Path)
         parser.add_argument("output", type=Path, help="format follows the extension (.jpg, .png, .webp)")
-        parser.add_argument("--scale", type=float, default=4.0, help="1 to 4 (default 4)")
+        parser.add_argument("--scale", type=float, default=2.0, help="1 to 4 (default 2, as the API)")
         parser.add_argument("--model", default=None, help="registry name (default: ARTNEX_DEFAULT_MODEL)")
         parser.add_argument("--tile", type=_tile, default=None, help="tile size in input pixels (default: auto)")
 
