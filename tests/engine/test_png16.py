@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import pickle
 import struct
 import zlib
 
@@ -12,8 +13,7 @@ import pytest
 from PIL import Image, ImageCms
 
 from tests.engine.helpers import decode, encode
-from upscale.engine import EngineConfig, UnsupportedImage, upscale_bytes, upscale_image
-from upscale.engine import imageio
+from upscale.engine import EngineConfig, UnsupportedImage, imageio, upscale_bytes, upscale_image
 from upscale.engine.imageio import Image16
 
 W, H = 24, 16
@@ -219,3 +219,21 @@ def test_resize16_matches_pillow_on_8_bit_data() -> None:
     assert np.abs(got[..., 3] / 257 - ref[..., 3]).max() <= 3
     colour = np.abs(got[..., :3] / 257 - ref[..., :3])[visible]
     assert colour.mean() < 1.0 and colour.max() <= 3
+
+
+def test_image16_pickles_and_copies_with_16_bits() -> None:
+    img = imageio.decode(png16(with_alpha(gradient()))).image
+    assert isinstance(img, Image16) and img.mode == "RGBA"
+    for twin in (pickle.loads(pickle.dumps(img)), img.copy()):
+        assert isinstance(twin, Image16) and twin.size == img.size and twin.mode == "RGBA"
+        assert np.array_equal(twin.pixels16, img.pixels16)
+
+
+def test_from_planes_keeps_a_16_bit_alpha_exactly() -> None:
+    rgb = gradient()
+    alpha16 = with_alpha(rgb)[..., 3]
+    out = imageio.from_planes(rgb, alpha16, False, 16)
+    assert isinstance(out, Image16) and np.array_equal(out.pixels16[..., 3], alpha16)
+    widened = imageio.from_planes(rgb, (alpha16 // 257).astype(np.uint8), False, 16)
+    assert np.array_equal(widened.pixels16[..., 3], (alpha16 // 257) * 257)
+    assert np.array_equal(widened.pixels16[..., :3], rgb)

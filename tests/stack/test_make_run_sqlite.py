@@ -7,7 +7,6 @@ it belongs to the unit tier; everything it drives runs in real subprocesses.
 from __future__ import annotations
 
 import io
-import json
 import os
 import signal
 import socket
@@ -15,13 +14,9 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
-from dataclasses import dataclass
-from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -29,6 +24,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
+from tests.http_client import Answer, http, post_upscale
 from tests.images import data_uri, image_bytes
 
 REPO = Path(__file__).resolve().parents[2]
@@ -37,7 +33,6 @@ BURST = 12
 # Guards against a hang, not measurements: the stack is up and answering far sooner.
 _START_BOUND_S = 90.0
 _STOP_BOUND_S = 40.0
-_HTTP_TIMEOUT_S = 120.0
 # What `make run` sees on a developer's machine: none of the test tiers' switches.
 _NOT_PASSED_ON = (
     "DATABASE_URL", "CELERY_BROKER_URL", "CACHE_URL", "DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS",
@@ -45,29 +40,6 @@ _NOT_PASSED_ON = (
     "ARTNEX_API_KEY_PEPPER", "ARTNEX_INTEGRATION", "ARTNEX_WAIT_SECONDS", "ARTNEX_BURST_RATE",
     "PYTEST_CURRENT_TEST", "PORT", "HOST",
 )
-_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-
-
-@dataclass(frozen=True)
-class Answer:
-    status: int
-    headers: Message
-    body: bytes
-
-    def json(self) -> Any:
-        return json.loads(self.body)
-
-
-def http(method: str, url: str, body: bytes | None = None, headers: dict[str, str] | None = None) -> Answer:
-    request = urllib.request.Request(url, data=body, method=method, headers=headers or {})
-    try:
-        with _OPENER.open(request, timeout=_HTTP_TIMEOUT_S) as response:
-            return Answer(response.status, response.headers, response.read())
-    except urllib.error.HTTPError as error:
-        with error:
-            return Answer(error.code, error.headers, error.read())
-
-
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -173,8 +145,7 @@ class Stack:
         return code, left
 
     def upscale(self, key: str, body: dict[str, Any]) -> Answer:
-        return http("POST", f"{self.url}/v1/upscale", json.dumps(body).encode(),
-                    {"Authorization": f"Bearer {key}", "Content-Type": "application/json"})
+        return post_upscale(self.url, key, body)
 
 
 @pytest.fixture(scope="module")

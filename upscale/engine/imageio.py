@@ -53,6 +53,10 @@ class Image16(Image.Image):
         img.pixels16 = np.ascontiguousarray(pixels)
         return img
 
+    def __reduce__(self) -> tuple[object, tuple[np.ndarray, dict]]:
+        # Pillow pickles the 8-bit pixels only; keep the 16-bit ones.
+        return Image16.from_array, (self.pixels16, self.info)
+
     def copy(self) -> Image16:
         return Image16.from_array(self.pixels16.copy(), self._copy_info())
 
@@ -77,11 +81,8 @@ def _resize16(pixels: np.ndarray, size: tuple[int, int], resample: int) -> np.nd
     has_alpha = f.shape[2] == 4
     if has_alpha:
         f[..., :3] *= f[..., 3:] / 65535.0
-    chans = [
-        np.asarray(Image.fromarray(np.ascontiguousarray(f[..., c])).resize(size, resample))
-        for c in range(f.shape[2])
-    ]
-    out = np.stack(chans, axis=-1)
+    planes = (Image.fromarray(np.ascontiguousarray(f[..., c])) for c in range(f.shape[2]))  # mode "F"
+    out = np.stack([np.asarray(p.resize(size, resample)) for p in planes], axis=-1)
     if has_alpha:
         a = np.clip(out[..., 3:], 0.0, 65535.0) / 65535.0
         out[..., :3] = np.where(a > 0, out[..., :3] / np.maximum(a, 1e-12), 0.0)
