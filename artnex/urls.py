@@ -9,3 +9,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("upscale.urls")),
 ]
+
+handler404 = "artnex.views.not_found"
+handler500 = "artnex.views.server_error"

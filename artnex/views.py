@@ -6,8 +6,11 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
+from django.views.defaults import page_not_found
+from django.views.defaults import server_error as django_server_error
 
 from upscale.engine import list_models
+from upscale.errors import ApiError, InternalError, error_response
 from upscale.runtime import default_model
 
 
@@ -25,3 +28,20 @@ def health(request: HttpRequest) -> JsonResponse:
     except Exception as exc:  # any database failure means "not ready"
         return JsonResponse({"status": "error", "database": type(exc).__name__}, status=503)
     return JsonResponse({"status": "ok"})
+
+
+def _is_api(request: HttpRequest) -> bool:
+    return request.path.startswith("/v1/")
+
+
+def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if _is_api(request):
+        return error_response(ApiError("No such endpoint or resource.", status=404, code="not_found"), None)
+    return page_not_found(request, exception)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """A bug must still answer the contract's JSON shape to API clients (it is logged by Django)."""
+    if _is_api(request):
+        return error_response(InternalError(), getattr(request, "upscale_request_id", None))
+    return django_server_error(request)

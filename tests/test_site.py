@@ -29,3 +29,30 @@ def test_health_reports_a_broken_database(client, monkeypatch) -> None:
     response = client.get("/healthz")
     assert response.status_code == 503
     assert response.json()["status"] == "error"
+
+
+def test_unknown_api_path_answers_json(client) -> None:
+    response = client.get("/v1/nothing-here")
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
+    page = client.get("/no-such-page")
+    assert page.status_code == 404 and page["Content-Type"].startswith("text/html")
+
+
+def test_a_bug_in_the_api_still_answers_the_contract_shape(api, customer, monkeypatch) -> None:
+    from django.test import Client
+
+    from upscale import views
+
+    def bug(*args, **kwargs):
+        raise ZeroDivisionError("a bug")
+
+    monkeypatch.setattr(views.intake, "parse_body", bug)
+    client = Client(raise_request_exception=False)
+    response = client.post("/v1/upscale", data="{}", content_type="application/json",
+                           HTTP_AUTHORIZATION=f"Bearer {customer.key}")
+    assert response.status_code == 500
+    body = response.json()
+    assert body["success"] is False and body["error"]["code"] == "internal_error"
+    assert body["request_id"].startswith("req_ups_")
+    assert customer.refresh().credits == 1000

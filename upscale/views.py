@@ -48,8 +48,9 @@ def enqueue(request_id: str) -> None:
 
 class UpscaleView(APIView):
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
-        # Minted before authentication so that even a 401 carries a request id.
-        request.upscale_request_id = new_request_id()
+        # Minted before authentication so that even a 401 carries a request id; kept on the
+        # Django request too, where the 500 handler finds it.
+        request.upscale_request_id = request._request.upscale_request_id = new_request_id()
         super().initial(request, *args, **kwargs)
 
     def post(self, request: Request) -> Response:

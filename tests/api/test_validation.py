@@ -150,3 +150,9 @@ def test_base64_with_line_breaks_is_accepted_by_decoder() -> None:
     encoded = base64.b64encode(data).decode()
     wrapped = "\n".join(encoded[i:i + 76] for i in range(0, len(encoded), 76))
     assert decode_data_uri("data:image/png;base64," + wrapped) == data
+
+
+def test_body_over_the_upload_limit(api, customer, settings) -> None:
+    # Far past what a 10 MB image can encode to: refused while reading the body.
+    raw = '{"image": "data:image/png;base64,' + "A" * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 10) + '"}'
+    assert_error(api.upscale(None, key=customer.key, raw=raw), 400, "image_too_large")
