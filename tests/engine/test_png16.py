@@ -96,6 +96,8 @@ def test_16_bit_rgba_keeps_16_bit_alpha(config: EngineConfig) -> None:
     for corner in (alpha[0, 0], alpha[0, -1], alpha[-1, 0], alpha[-1, -1]):
         assert corner == 0  # transparent corners stay transparent
     assert alpha[16, 24] == 65535  # the opaque centre stays opaque
+    edge = (alpha > 0) & (alpha < 65535)
+    assert (alpha[edge] % 257 != 0).mean() > 0.5  # the soft edge has 16-bit precision, not 8-bit x 257
     visible = alpha > 60000
     assert (out[..., :3][visible] % 257 != 0).mean() > 0.5
     # Alpha, and colour where it is visible, agree with the 8-bit RGBA path. (The network

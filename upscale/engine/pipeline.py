@@ -108,11 +108,22 @@ def _run_planes(
         if alpha_varies:
             # The reference upscales alpha with the same network, as a gray image.
             a = torch.from_numpy(np.ascontiguousarray(np.broadcast_to(alpha, (3, *alpha.shape))))
-            a_out = upscale_planes(loaded, a, tile=tile, progress=report(1), fallback=fallback)
-            out_alpha = np.ascontiguousarray(a_out[..., 1])
+            a_out = upscale_planes(loaded, a, bits=planes.bits, tile=tile, progress=report(1), fallback=fallback)
+            out_alpha = _snap_alpha(np.ascontiguousarray(a_out[..., 1]), planes.bits)
         else:
-            out_alpha = np.full((h, w), 255, dtype=np.uint8)
+            opaque = (1 << planes.bits) - 1
+            out_alpha = np.full((h, w), opaque, dtype=np.uint16 if planes.bits == 16 else np.uint8)
     return imageio.from_planes(out_rgb, out_alpha, planes.gray, planes.bits)
+
+
+def _snap_alpha(alpha: np.ndarray, bits: int) -> np.ndarray:
+    """The network lands near, not on, 0 and 1: snap what an 8-bit result would round to fully
+    transparent or opaque, so that opaque regions stay exactly opaque at 16 bits as at 8."""
+    if bits == 16:
+        margin = 65535 // 510  # half of one 8-bit step
+        alpha[alpha <= margin] = 0
+        alpha[alpha >= 65535 - margin] = 65535
+    return alpha
 
 
 def _resample(img: Image.Image, size: tuple[int, int]) -> Image.Image:
