@@ -31,11 +31,13 @@ run: install
 # a missing service fails the run instead of skipping the tier.
 test: install
 	$(PY) -m ruff check .
+	$(PY) -m mypy
 	$(PY) -m pytest -m "not integration" $(PYTEST_ARGS)
 	$(PY) -m artnex.integration_env -- $(PY) -m pytest -m integration $(PYTEST_ARGS)
 
 lint: install
 	$(PY) -m ruff check .
+	$(PY) -m mypy
 
 bench: install
 	$(PY) bench/engine.py

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
@@ -11,7 +15,7 @@ from django.template.response import TemplateResponse
 from billing import ledger
 
 from . import keys
-from .models import Account, ApiKey, Plan
+from .models import Account, ApiKey, ApiKeyQuerySet, Plan
 
 
 @admin.register(Plan)
@@ -20,12 +24,15 @@ class PlanAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ["name"]}
 
 
+_API_KEY_FIELDS = ("name", "prefix", "created_at", "last_used_at", "revoked_at")
+
+
 class ApiKeyInline(admin.TabularInline):
     model = ApiKey
     extra = 0
     can_delete = False
-    fields = ["name", "prefix", "created_at", "last_used_at", "revoked_at"]
-    readonly_fields = fields
+    fields = _API_KEY_FIELDS
+    readonly_fields = _API_KEY_FIELDS
 
 
 class GrantCreditsForm(forms.Form):
@@ -51,7 +58,7 @@ class AccountAdmin(admin.ModelAdmin):
             for account in queryset:
                 try:
                     ledger.grant(account.pk, form.cleaned_data["amount"], form.cleaned_data["reason"],
-                                 created_by=request.user)
+                                 created_by=cast(User, request.user))  # admin actions need a staff login
                     done += 1
                 except (ledger.InsufficientCredits, ValueError) as exc:
                     self.message_user(request, f"{account}: {exc}", messages.ERROR)
@@ -60,7 +67,7 @@ class AccountAdmin(admin.ModelAdmin):
         context = {
             **self.admin_site.each_context(request), "title": "Grant credits", "form": form,
             "accounts": queryset, "opts": self.model._meta,
-            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
         }
         return TemplateResponse(request, "admin/accounts/grant_credits.html", context)
 
@@ -77,7 +84,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
         return False  # keys are created by create_customer or the customer; the plain key is shown once
 
     @admin.action(description="Revoke selected keys")
-    def revoke_keys(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
+    def revoke_keys(self, request: HttpRequest, queryset: ApiKeyQuerySet) -> None:
         for api_key in queryset.active():
             keys.revoke(api_key)
         self.message_user(request, "Revoked the selected keys.")

@@ -22,7 +22,7 @@ class Plan(models.Model):
         return self.name
 
     @classmethod
-    def default(cls) -> Plan:
+    def default(cls) -> Plan | None:
         return cls.objects.filter(is_default=True).first() or cls.objects.order_by("daily_quota").first()
 
 

@@ -7,7 +7,7 @@ serialised per account and can never overdraw.
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Sum
 
@@ -22,7 +22,7 @@ class InsufficientCredits(Exception):
 
 def _append(
     account_id: int, kind: str, amount: int, *, reason: str = "", request_id: str = "",
-    created_by: AbstractBaseUser | None = None,
+    created_by: User | None = None,
 ) -> LedgerEntry:
     account = Account.objects.select_for_update().get(pk=account_id)
     balance = account.credits + amount
@@ -56,7 +56,7 @@ def refund(request_id: str, reason: str) -> LedgerEntry | None:
                        request_id=request_id, reason=reason)
 
 
-def grant(account_id: int, amount: int, reason: str, created_by: AbstractBaseUser | None = None) -> LedgerEntry:
+def grant(account_id: int, amount: int, reason: str, created_by: User | None = None) -> LedgerEntry:
     if amount == 0:
         raise ValueError("a grant of 0 credits changes nothing")
     with transaction.atomic():

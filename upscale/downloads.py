@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.views.decorators.http import require_GET
 
 from . import storage
@@ -14,7 +14,7 @@ _CONTENT_TYPES = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
 
 
 @require_GET
-def download_result(request: HttpRequest, request_id: str, filename: str) -> HttpResponse:
+def download_result(request: HttpRequest, request_id: str, filename: str) -> HttpResponseBase:
     try:
         expires = int(request.GET.get("expires", ""))
     except ValueError:

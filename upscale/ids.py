@@ -6,8 +6,15 @@ import secrets
 import string
 
 _ALPHABET = string.ascii_lowercase + string.digits
+_REQUEST_ATTRIBUTE = "upscale_request_id"
 
 
 def new_request_id() -> str:
     """``req_ups_`` + 20 random characters (about 103 bits): unguessable, URL-safe."""
     return "req_ups_" + "".join(secrets.choice(_ALPHABET) for _ in range(20))
+
+
+def attach(request: object, request_id: str) -> None:
+    """Keep the id on a request object, where the error handlers read it back
+    (``getattr(request, "upscale_request_id", None)``)."""
+    setattr(request, _REQUEST_ATTRIBUTE, request_id)

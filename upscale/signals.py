@@ -15,5 +15,10 @@ from .models import UpscaleRequest
 @receiver(post_delete, sender=UpscaleRequest)
 def delete_files(sender: type[UpscaleRequest], instance: UpscaleRequest, **kwargs: Any) -> None:
     names = [name for name in (instance.input_file, instance.result_file) if name]
+
+    def delete_all() -> None:
+        for name in names:
+            storage.delete(name)
+
     # After commit: a rolled-back delete must not lose the files.
-    transaction.on_commit(lambda: [storage.delete(name) for name in names])
+    transaction.on_commit(delete_all)

@@ -56,7 +56,8 @@ def result_url(request_id: str, name: str, expires_at: datetime, base_url: str) 
     """A link that downloads without credentials until ``expires_at``."""
     if settings.ARTNEX_S3_BUCKET:
         remaining = max(1, int(expires_at.timestamp() - time.time()))
-        return default_storage.url(name, expire=remaining)
+        # default_storage is django-storages' S3Storage here (untyped), whose url() takes expire.
+        return default_storage.url(name, expire=remaining)  # type: ignore[call-arg]
     expires = int(expires_at.timestamp())
     filename = name.rsplit("/", 1)[-1]
     path = reverse("upscale:result-download", kwargs={"request_id": request_id, "filename": filename})

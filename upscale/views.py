@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.db import transaction
@@ -17,7 +17,7 @@ from accounts.models import ApiKey
 from accounts.quota import quota_state
 
 from . import errors, inspect, intake, lifecycle, storage
-from .ids import new_request_id
+from .ids import attach, new_request_id
 from .models import UpscaleRequest
 from .runtime import default_model
 from .tasks import process_upscale
@@ -47,15 +47,20 @@ def enqueue(request_id: str) -> None:
 
 
 class UpscaleView(APIView):
+    upscale_request_id: str
+
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         # Minted before authentication so that even a 401 carries a request id; kept on the
         # Django request too, where the 500 handler finds it.
-        request.upscale_request_id = request._request.upscale_request_id = new_request_id()
+        self.upscale_request_id = new_request_id()
+        attach(request, self.upscale_request_id)
+        attach(request._request, self.upscale_request_id)
         super().initial(request, *args, **kwargs)
 
     def post(self, request: Request) -> Response:
-        request_id: str = request.upscale_request_id
-        api_key: ApiKey = request.auth
+        request_id = self.upscale_request_id
+        # ApiKeyAuthentication is the only authentication class, and IsAuthenticated let us in.
+        api_key = cast(ApiKey, request.auth)
         self._check_limits(request, api_key)
         image, scale = intake.parse_body(request.data)
         source = intake.read_image(image)

@@ -9,9 +9,11 @@ import warnings
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import numpy as np
+import numpy.typing as npt
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
 from .errors import EngineError, UnsupportedImage
@@ -60,7 +62,13 @@ class Image16(Image.Image):
     def copy(self) -> Image16:
         return Image16.from_array(self.pixels16.copy(), self._copy_info())
 
-    def resize(self, size, resample=None, box=None, reducing_gap=None) -> Image.Image:  # type: ignore[override]
+    def resize(
+        self,
+        size: tuple[int, int] | list[int] | npt.NDArray[Any],
+        resample: int | None = None,
+        box: tuple[float, float, float, float] | None = None,
+        reducing_gap: float | None = None,
+    ) -> Image.Image:
         if box is not None or reducing_gap is not None:
             return super().resize(size, resample, box, reducing_gap)  # rare: 8-bit
         size = (int(size[0]), int(size[1]))
@@ -261,6 +269,7 @@ def _cmyk_to_rgb(img: Image.Image, icc: bytes | None) -> tuple[Image.Image, byte
             src = ImageCms.ImageCmsProfile(io.BytesIO(icc))
             dst = ImageCms.createProfile("sRGB")
             out = ImageCms.profileToProfile(img, src, dst, outputMode="RGB")
+            assert out is not None  # None only with inPlace=True
             return out, ImageCms.ImageCmsProfile(dst).tobytes()
         except (ImageCms.PyCMSError, OSError) as exc:
             log.info("CMYK ICC conversion failed (%s); using the naive conversion", exc)

@@ -67,7 +67,10 @@ class Command(BaseCommand):
             user.save()
         account = Account.objects.filter(user=user).first()
         if account is None:
-            return Account.objects.create(user=user, plan=plan or Plan.default()), True
+            plan = plan or Plan.default()
+            if plan is None:
+                raise CommandError("no plans exist; create one in the admin first")
+            return Account.objects.create(user=user, plan=plan), True
         if plan is not None and account.plan_id != plan.pk:
             account.plan = plan
             account.save(update_fields=["plan"])
