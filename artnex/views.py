@@ -10,7 +10,8 @@ from django.views.defaults import page_not_found
 from django.views.defaults import server_error as django_server_error
 
 from upscale.engine import list_models
-from upscale.errors import ApiError, InternalError, error_response
+from upscale.errors import InternalError, NotFound, error_response
+from upscale.ids import attached
 from upscale.runtime import default_model
 
 
@@ -36,12 +37,12 @@ def _is_api(request: HttpRequest) -> bool:
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     if _is_api(request):
-        return error_response(ApiError("No such endpoint or resource.", status=404, code="not_found"), None)
+        return error_response(NotFound(), None)
     return page_not_found(request, exception)
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
     """A bug must still answer the contract's JSON shape to API clients (it is logged by Django)."""
     if _is_api(request):
-        return error_response(InternalError(), getattr(request, "upscale_request_id", None))
+        return error_response(InternalError(), attached(request))
     return django_server_error(request)

@@ -11,6 +11,8 @@ from typing import Any
 
 from django.http import JsonResponse
 
+from .ids import attached
+
 
 class ApiError(Exception):
     """An error with a contract code, an HTTP status and a human message."""
@@ -78,6 +80,12 @@ class RateLimitExceeded(ApiError):
     default_message = "Too many requests: the daily quota is used up."
 
 
+class NotFound(ApiError):
+    status = 404
+    code = "not_found"
+    default_message = "No such endpoint or resource."
+
+
 class ProcessingFailed(ApiError):
     status = 500
     code = "processing_failed"
@@ -119,7 +127,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> JsonResponse |
     from rest_framework import exceptions
 
     request = context.get("request")
-    request_id = getattr(request, "upscale_request_id", None)
+    request_id = attached(request)
     if isinstance(exc, ApiError):
         return error_response(exc, request_id)
     if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):

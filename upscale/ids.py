@@ -15,6 +15,10 @@ def new_request_id() -> str:
 
 
 def attach(request: object, request_id: str) -> None:
-    """Keep the id on a request object, where the error handlers read it back
-    (``getattr(request, "upscale_request_id", None)``)."""
+    """Keep the id on a request object, where the error handlers read it back."""
     setattr(request, _REQUEST_ATTRIBUTE, request_id)
+
+
+def attached(request: object) -> str | None:
+    """The id :func:`attach` kept on this request, if any."""
+    return getattr(request, _REQUEST_ATTRIBUTE, None)
