@@ -24,6 +24,8 @@ def main(src: str, dst: str, weights: str, scale: int = 4) -> None:
     state = torch.load(weights, map_location="cpu", weights_only=True)
     net = ModelLoader("cpu").load_from_state_dict(canonicalize_state_dict(state)).model.eval()
     bgr = cv2.imread(src, cv2.IMREAD_COLOR)
+    if bgr is None:
+        raise SystemExit(f"cannot read {src}")
     with torch.inference_mode():
         x = torch.from_numpy(np.ascontiguousarray(bgr[..., ::-1])).permute(2, 0, 1)[None].float() / 255.0
         h, w = x.shape[-2:]

@@ -285,3 +285,49 @@ def test_io_is_bytes_in_bytes_out(config: EngineConfig) -> None:
     result = run(encode(rgb(), "PNG"), config)
     assert isinstance(result.data, bytes)
     assert Image.open(io.BytesIO(result.data)).size == (96, 64)
+
+
+def test_operator_override_of_x4plus_is_not_swapped_for_x2(config: EngineConfig, tmp_path: Path) -> None:
+    """An operator's own network under the x4plus name is what they asked for, at every scale."""
+    (tmp_path / "RealESRGAN_x2plus.pth").write_bytes(b"placeholder")
+    own = {"realesrgan-x4plus": {"file": "house-x4.pth", "scale": 4}}
+    cfg = replace(config, model_dir=tmp_path, extra_models=own)
+    spec = lookup("realesrgan-x4plus", own)
+    assert _spec_for_scale(spec, 2, cfg).name == "realesrgan-x4plus"
+    assert _spec_for_scale(spec, 2, cfg).file == "house-x4.pth"
+    # An operator x2 entry is the twin the official x4plus uses, with the operator's file.
+    x2 = {"realesrgan-x2plus": {"file": "house-x2.pth", "scale": 2}}
+    cfg = replace(config, model_dir=tmp_path, extra_models=x2)
+    assert _spec_for_scale(lookup("realesrgan-x4plus"), 2, cfg).name == "realesrgan-x4plus"  # file missing
+    (tmp_path / "house-x2.pth").write_bytes(b"placeholder")
+    assert _spec_for_scale(lookup("realesrgan-x4plus"), 2, cfg).file == "house-x2.pth"
+
+
+@pytest.mark.parametrize("mode", ["network", "lanczos"])
+def test_alpha_modes(config: EngineConfig, mode: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from upscale.engine import runtime
+
+    calls: list[int] = []
+    real = runtime.upscale_planes
+
+    def counting(*args: object, **kw: object) -> object:
+        calls.append(1)
+        return real(*args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr("upscale.engine.pipeline.upscale_planes", counting)
+    src = crop("chelsea_alpha.png", (40, 120, 104, 168))  # the left edge of the feathered ellipse
+    out = upscale_image(src, 2, config=replace(config, alpha=mode))
+    assert out.mode == "RGBA" and out.size == (128, 96)
+    assert len(calls) == (2 if mode == "network" else 1)  # lanczos: one network pass, not two
+    alpha = np.asarray(out)[..., 3].astype(float)
+    alpha_in = np.asarray(src)[..., 3].astype(float)
+    assert np.abs(np.asarray(Image.fromarray(alpha.astype(np.uint8)).resize((64, 48), Image.Resampling.BOX))
+                  .astype(float) - alpha_in).mean() < 6
+    assert alpha[0, 0] == 0 and alpha[48, 120] == 255
+
+
+def test_alpha_mode_from_env() -> None:
+    assert EngineConfig.from_env({"ARTNEX_ALPHA": "Lanczos"}).alpha == "lanczos"
+    assert EngineConfig.from_env({}).alpha == "network"
+    with pytest.raises(EngineError, match="alpha"):
+        EngineConfig.from_env({"ARTNEX_ALPHA": "bicubic"})

@@ -211,7 +211,7 @@ def test_registry_size_caps_the_download(tmp_path: Path, https_server: _Server, 
 def test_overall_deadline(tmp_path: Path, https_server: _Server, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(weights, "DOWNLOAD_DEADLINE", 0.3)
     t = time.monotonic()
-    with pytest.raises(ModelUnavailable, match="within 0.3 s"):
+    with pytest.raises(ModelUnavailable, match=r"within 0\.3 s"):
         weights.ensure_weights(sized(https_server.url("/slow.pth")), tmp_path)
     assert time.monotonic() - t < 2.0  # the trickle alone would take 2.5 s
     assert list(tmp_path.iterdir()) == []

@@ -11,7 +11,7 @@ import time
 import urllib.parse
 import urllib.request
 from collections.abc import Callable
-from email.message import Message
+from http.client import HTTPMessage
 from pathlib import Path
 from typing import IO
 
@@ -38,7 +38,7 @@ class _HttpsOnlyRedirects(urllib.request.HTTPRedirectHandler):
     """Follow redirects (GitHub releases redirect to its object store) but only to https."""
 
     def redirect_request(
-        self, req: urllib.request.Request, fp: IO[bytes], code: int, msg: str, headers: Message, newurl: str
+        self, req: urllib.request.Request, fp: IO[bytes], code: int, msg: str, headers: HTTPMessage, newurl: str
     ) -> urllib.request.Request | None:
         if urllib.parse.urlsplit(newurl).scheme != "https":
             raise EngineError(f"refusing a redirect to non-https URL {newurl!r}")
