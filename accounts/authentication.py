@@ -6,7 +6,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from rest_framework import authentication
 from rest_framework.request import Request
 
-from upscale.errors import InvalidApiKey
+from artnex.errors import InvalidApiKey
 
 from . import keys
 from .models import ApiKey

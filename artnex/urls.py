@@ -1,10 +1,12 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from upscale import pages
+
 from . import views
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", pages.home, name="home"),
     path("healthz", views.health, name="health"),
     path("admin/", admin.site.urls),
     path("", include("upscale.urls")),
