@@ -258,3 +258,16 @@ if ARTNEX_ENV == "test":
 # --- Onboarding -----------------------------------------------------------------------
 # Credits every new account starts with (a ledger grant), whichever way it was opened.
 ARTNEX_SIGNUP_CREDITS = env.int("ARTNEX_SIGNUP_CREDITS", default=500)
+
+# --- OpenAPI (drf-spectacular) --------------------------------------------------------
+INSTALLED_APPS += ["drf_spectacular"]
+REST_FRAMEWORK["DEFAULT_SCHEMA_CLASS"] = "drf_spectacular.openapi.AutoSchema"
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Artnex API",
+    "DESCRIPTION": "Real-ESRGAN image upscaling. Every error answers "
+    '{"success": false, "error": {"code", "message"}, "request_id"}.',
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+}

@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
+from drf_spectacular.views import SpectacularJSONAPIView
 
 from upscale import pages
 
@@ -9,6 +10,7 @@ urlpatterns = [
     path("", pages.home, name="home"),
     path("healthz", views.health, name="health"),
     path("admin/", admin.site.urls),
+    path("v1/openapi.json", SpectacularJSONAPIView.as_view(), name="openapi"),
     path("", include("upscale.urls")),
 ]
 

@@ -5,12 +5,15 @@ from __future__ import annotations
 from typing import Any, cast
 
 from django.conf import settings
+from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import ApiKey
+from artnex import errors
 from artnex.ids import attach
+from artnex.openapi import error_responses, response_headers
 
 from . import intake, limits, services
 from .ids import new_request_id
@@ -29,6 +32,23 @@ class UpscaleView(APIView):
         attach(request._request, self.request_id)
         super().initial(request, *args, **kwargs)
 
+    @extend_schema(
+        operation_id="upscale",
+        summary="Upscale an image",
+        description="Waits for the result (up to ARTNEX_WAIT_SECONDS) and answers a link to it. "
+        "Requests refused with 4xx are never charged; 5xx failures are refunded.",
+        request=UpscaleInputSerializer,
+        responses={
+            200: UpscaleResultSerializer,
+            **error_responses(
+                errors.MissingImage, errors.InvalidImageFormat, errors.ImageTooLarge, errors.InvalidScale,
+                errors.InvalidRequest, errors.InvalidApiKey, errors.InsufficientCredits,
+                errors.MethodNotAllowed, errors.RateLimitExceeded, errors.ProcessingFailed, errors.InternalError,
+                errors.ServiceUnavailable, errors.UpscaleTimeout,
+            ),
+        },
+        parameters=response_headers(),
+    )
     def post(self, request: Request) -> Response:
         api_key = cast(ApiKey, request.auth)  # ApiKeyAuthentication is the only way past IsAuthenticated
         limits.check(request, api_key)
