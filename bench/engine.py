@@ -264,6 +264,29 @@ def precision_table(models: list[str], precisions: list[str], tile: int) -> None
                       flush=True)
 
 
+def alpha_cost(models: list[str], size: int, pairs: int) -> None:
+    """ARTNEX_ALPHA=network vs lanczos on an RGBA crop with a feathered edge, interleaved pairs."""
+    from dataclasses import replace
+
+    cfg = config()
+    with Image.open(IMAGE.parent / "chelsea_alpha.png") as src:
+        img = src.convert("RGBA").crop((40, 80, 40 + size, 80 + size))
+    print(f"{'model':25s} {'input':>7s} {'network s':>10s} {'lanczos s':>10s}  lanczos/network  alpha PSNR")
+    for model in models:
+        runs = {mode: replace(cfg, alpha=mode) for mode in ("network", "lanczos")}
+        outs = {mode: np.asarray(upscale_image(img, 4, config=c, model=model)) for mode, c in runs.items()}
+        times: dict[str, list[float]] = {"network": [], "lanczos": []}
+        for i in range(pairs):
+            for mode in ("network", "lanczos") if i % 2 == 0 else ("lanczos", "network"):
+                t = time.perf_counter()
+                upscale_image(img, 4, config=runs[mode], model=model)
+                times[mode].append(time.perf_counter() - t)
+        ratio = statistics.median(a / b for a, b in zip(times["lanczos"], times["network"], strict=True))
+        psnr, _ = fidelity(outs["lanczos"][..., 3], outs["network"][..., 3])
+        print(f"{model:25s} {size:4d}px {statistics.median(times['network']):10.2f} "
+              f"{statistics.median(times['lanczos']):10.2f}  {ratio:15.2f}  {psnr:6.1f} dB", flush=True)
+
+
 def in_child(*args: str) -> dict[str, object]:
     out = subprocess.run(
         [sys.executable, __file__, *args], check=True, capture_output=True, text=True, env=os.environ.copy()
@@ -283,6 +306,8 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=5)
     parser.add_argument("--cli-size", type=int, default=512)
     parser.add_argument("--cli-model", default="realesr-general-x4v3")
+    parser.add_argument("--alpha", action="store_true", help="ARTNEX_ALPHA network vs lanczos cost")
+    parser.add_argument("--alpha-size", type=int, default=64)
     parser.add_argument("--precision-table", action="store_true", help="fidelity per model, crop, precision")
     parser.add_argument("--precisions", nargs="+", default=["fp32", "bf16", "auto"])
     parser.add_argument("--child", nargs=3, metavar=("PATH", "MODEL", "SIZE"), help=argparse.SUPPRESS)
@@ -302,6 +327,9 @@ def main() -> None:
     print(json.dumps({"machine": machine()}))
     if args.cli:
         print(json.dumps({"cli": cli_compare(args.pairs, args.cli_size, args.cli_model)}))
+        return
+    if args.alpha:
+        alpha_cost(args.models, args.alpha_size, args.pairs)
         return
     if args.precision_table:
         precision_table(args.models, args.precisions, 32)

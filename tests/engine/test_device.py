@@ -147,13 +147,13 @@ def test_available_cpus_takes_the_smaller_of_affinity_and_quota(tmp_path: Path) 
 
 def test_each_worker_process_takes_its_share(monkeypatch: pytest.MonkeyPatch) -> None:
     assert device.worker_processes({}) == 1
-    assert device.worker_processes({"ARTNEX_WORKER_PROCESSES": "2"}) == 2
-    assert device.worker_processes({"ARTNEX_WORKER_PROCESSES": "zero"}) == 1
+    assert device.worker_processes({"ARTNEX_WORKER_CONCURRENCY": "2"}) == 2
+    assert device.worker_processes({"ARTNEX_WORKER_CONCURRENCY": "zero"}) == 1
     assert device.thread_share(2, 2) == 1  # --concurrency 2 on 2 CPUs: one thread each
     assert device.thread_share(8, 3) == 2
     assert device.thread_share(1, 4) == 1
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
-    monkeypatch.setenv("ARTNEX_WORKER_PROCESSES", "64")
+    monkeypatch.setenv("ARTNEX_WORKER_CONCURRENCY", "64")
     before = device.torch.get_num_threads()
     try:
         assert device.configure_threads(None) == 1

@@ -127,7 +127,7 @@ def test_cuda_budget_leaves_other_workers_their_share(monkeypatch: pytest.Monkey
     shared = memory.cuda_budget("cuda", processes=4)
     assert shared == int(80 * GIB * memory.CUDA_USABLE / 4) - GIB  # our weights count against our share
     assert shared < alone / 3
-    monkeypatch.setenv("ARTNEX_WORKER_PROCESSES", "4")
+    monkeypatch.setenv("ARTNEX_WORKER_CONCURRENCY", "4")
     assert memory.cuda_budget("cuda") == shared
     # Another process already holding most of the device: what is really free bounds us.
     FakeCuda(free=3 * GIB, total=80 * GIB, reserved=1 * GIB, allocated=1 * GIB).install(monkeypatch)

@@ -29,21 +29,26 @@ RRDBNET, SRVGG = "ESRGAN", "Compact"
 ARCH_ALIASES = {"RRDBNet": RRDBNET, "ESRGAN": RRDBNET, "SRVGGNetCompact": SRVGG, "Compact": SRVGG}
 
 # Precision policy evidence. Each row: (model, crop, precision + layout, % of 8-bit values off by
-# more than 2/255 against the fp32 whole-image reference, speed against fp32 NCHW, one thread).
-# The rule is at most 0.1% off. Rerun the fidelity column with
-#     .venv/bin/python bench/engine.py --precision-table
-# (it prints these rows for this CPU); speeds come from ../shared/docs/performance-notes.md
-# (AMD EPYC AVX512-BF16) and the same command on the AMX Xeon used for the fidelity figures.
+# more than 2/255 against the fp32 whole-image reference (worst of whole and tiled), speed against
+# fp32 NCHW on one thread). The rule is at most 0.1% off. Fidelity measured 2026-11-30 on a 2-core
+# AMX Xeon, crops of reference.py (the same on AVX512-BF16: the cause is bf16 storage, not the
+# ISA); rerun with
+#     .venv/bin/python bench/engine.py --precision-table --precisions fp32 bf16
+# Speeds: ../shared/docs/performance-notes.md (AMD EPYC AVX512-BF16, one thread).
 MEASURED: tuple[tuple[str, str, str, float, float], ...] = (
-    ("realesrgan-x4plus", "chelsea fur (200,100)", "bf16+CL", 1.74, 2.2),
-    ("realesrgan-x4plus", "rocket", "bf16+CL", 0.44, 2.2),
-    ("realesrgan-x4plus", "astronaut strip", "bf16+CL", 0.16, 2.2),
-    ("realesrgan-x4plus", "coffee", "bf16+CL", 0.01, 2.2),
-    ("realesrgan-x4plus", "any crop", "fp32+CL", 0.0, 1.1),
-    ("realesrgan-x4plus-anime", "rocket", "bf16+CL", 0.66, 2.2),
-    ("realesr-general-x4v3", "any crop", "bf16+CL", 0.03, 3.3),
-    ("realesr-general-x4v3", "any crop", "fp32+CL", 0.0, 1.5),
-    ("realesr-animevideov3", "any crop", "bf16+CL", 0.03, 3.3),
+    ("realesrgan-x4plus", "chelsea-fur", "bf16+CL", 0.224, 2.2),
+    ("realesrgan-x4plus", "rocket", "bf16+CL", 0.090, 2.2),
+    ("realesrgan-x4plus", "astronaut", "bf16+CL", 0.158, 2.2),
+    ("realesrgan-x4plus", "all three", "fp32+CL", 0.0, 1.1),
+    ("realesrgan-x4plus-anime", "chelsea-fur", "bf16+CL", 0.043, 2.2),
+    ("realesrgan-x4plus-anime", "rocket", "bf16+CL", 0.181, 2.2),
+    ("realesrgan-x4plus-anime", "astronaut", "bf16+CL", 0.108, 2.2),
+    ("realesrgan-x4plus-anime", "all three", "fp32+CL", 0.0, 1.1),
+    ("realesr-general-x4v3", "chelsea-fur", "bf16+CL", 0.0, 3.3),
+    ("realesr-general-x4v3", "rocket", "bf16+CL", 0.040, 3.3),
+    ("realesr-general-x4v3", "coffee", "bf16+CL", 0.004, 3.3),
+    ("realesr-general-x4v3", "all three", "fp32+CL", 0.0, 1.5),
+    ("realesr-animevideov3", "all three", "bf16+CL", 0.0, 3.3),
 )
 # So on the CPU: RRDBNet and unknown architectures run fp32 + channels_last; SRVGG runs bf16 +
 # channels_last where the CPU computes bf16 natively, fp32 elsewhere (emulated bf16 is 4-100x
@@ -274,8 +279,8 @@ def resolve_precision(
 # --- threads ---------------------------------------------------------------------------------
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
-# The worker sets this to its Celery concurrency, so that each of its processes takes its share.
-WORKER_PROCESSES_ENV = "ARTNEX_WORKER_PROCESSES"
+# The Procfile passes this to celery as --concurrency, so each of its processes takes its share.
+WORKER_PROCESSES_ENV = "ARTNEX_WORKER_CONCURRENCY"
 
 
 def _own_cgroup_dirs(root: Path, proc_cgroup: Path) -> list[Path]:

@@ -14,6 +14,7 @@ from . import imageio
 from .alpha import bleed_transparent
 from .catalog import MAX_SCALE, MIN_SCALE, default_config, resolve_model_name, target_size
 from .config import EngineConfig
+from .device import confirm_bf16, cpu_has_fast_bf16, resolve_device
 from .errors import EngineError
 from .loader import LoadedModel, get_model
 from .registry import BUILTIN_MODELS, X2_SUBSTITUTES, ModelSpec, lookup
@@ -39,8 +40,15 @@ class UpscaleResult:
 def warm_up(config: EngineConfig | None = None, model_name: str | None = None) -> None:
     """Load and cache the model in this process and build its kernels before the first job."""
     config = config or default_config()
+    if not loaded_on_cuda(config) and cpu_has_fast_bf16():
+        # Settle (and log) whether bf16 really is faster here now, not on the first SRVGG job.
+        confirm_bf16()
     loaded = get_model(lookup(resolve_model_name(model_name, config), config.extra_models), config)
     upscale_planes(loaded, torch.rand(3, 32, 32), tile=32)
+
+
+def loaded_on_cuda(config: EngineConfig) -> bool:
+    return resolve_device(config.device).startswith("cuda")
 
 
 def _spec_for_scale(spec: ModelSpec, scale: float, config: EngineConfig) -> ModelSpec:
