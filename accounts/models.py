@@ -14,6 +14,9 @@ class Plan(models.Model):
     daily_quota = models.PositiveIntegerField(help_text="Upscale requests per UTC day.")
     monthly_price_cents = models.PositiveIntegerField(default=0)
     is_default = models.BooleanField(default=False, help_text="Given to new sign-ups.")
+    max_in_flight = models.PositiveSmallIntegerField(
+        default=8, help_text="Upscale requests one account may have open at once; more are answered 429."
+    )
 
     class Meta:
         ordering = ["daily_quota"]

@@ -249,3 +249,12 @@ LOGGING = {
 
 if ARTNEX_ENV == "test":
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# --- Slow clients and waiters (issue 7) ------------------------------------------------
+# A failed image download (refused without charge, yet it held a connection for up to the
+# fetch deadline) uses this many extra units of the key's burst limit.
+ARTNEX_FAILED_FETCH_BURST_WEIGHT = env.int("ARTNEX_FAILED_FETCH_BURST_WEIGHT", default=10)
+# Request bodies over DATA_UPLOAD_MAX_MEMORY_SIZE are answered 400 after reading and
+# discarding up to this many bytes (lingering close: every client then reads the answer
+# instead of a broken pipe); a body larger still gets the answer and a closed connection.
+ARTNEX_DRAIN_MAX_BYTES = env.int("ARTNEX_DRAIN_MAX_BYTES", default=64 * 1024 * 1024)

@@ -17,13 +17,13 @@ from types import FrameType
 
 def commands(port: int, host: str) -> dict[str, list[str]]:
     python = sys.executable
-    wait = float(os.environ.get("ARTNEX_WAIT_SECONDS", "300"))
     return {
-        # One web process with threads: the embedded defaults keep rate-limit counters in
-        # process memory, and SQLite serialises writers anyway.
-        "web": [python, "-m", "gunicorn", "artnex.wsgi:application", "--bind", f"{host}:{port}",
-                "--workers", "1", "--threads", os.environ.get("ARTNEX_WEB_THREADS", "16"),
-                "--timeout", str(int(wait) + 60), "--access-logfile", "-"],
+        # One ASGI process (uvicorn): a request waiting for the worker is a coroutine, not a
+        # thread, so waits and slow downloads cannot starve /healthz, result downloads or other
+        # customers (docs/architecture.md). One process: the embedded defaults keep rate-limit
+        # counters in process memory, and SQLite serialises writers anyway.
+        "web": [python, "-m", "uvicorn", "artnex.asgi:application", "--host", host, "--port", str(port),
+                "--workers", "1", "--timeout-graceful-shutdown", "15"],
         # One worker process: PyTorch already uses every core for a single image.
         "worker": [python, "-m", "celery", "-A", "artnex", "worker", "--queues", "upscale",
                    "--concurrency", os.environ.get("ARTNEX_WORKER_CONCURRENCY", "1"),

@@ -1,8 +1,13 @@
 """State transitions of an upscale request, each one a conditional update.
 
-queued ──claim──▶ processing ──succeed──▶ succeeded
-   │                  │
-   └──────fail────────┴──────────────────▶ failed (credits refunded in the same transaction)
+queued ──claim──▶ processing ──succeed──▶ succeeded ──deliver──▶ (delivered_at set)
+   │                  │                        │
+   └──────fail────────┴────────abandon─────────┴──▶ failed (credits refunded in the same transaction)
+
+A queued job is claimed only before its waiter's deadline (``wait_deadline``): after it, no
+one is left to receive the result, so the job is failed and refunded instead of run. A
+succeeded job whose link was never handed out (the waiter disconnected or died) is abandoned
+the same way. Every terminal failure deletes the customer's input (and any result).
 
 A transition that finds the row no longer in the expected state changes nothing and says so,
 so a late worker, a redelivered task and a timed-out waiter can never both win.
@@ -11,16 +16,18 @@ so a late worker, a redelivered task and a timed-out waiter can never both win.
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import Account, ApiKey
 from accounts.quota import QuotaState, quota_state
 from billing import ledger
 
+from . import storage
 from .errors import InsufficientCredits, RateLimitExceeded
 from .inspect import ImageInfo
 from .intake import ImageSource
@@ -32,7 +39,7 @@ Status = UpscaleRequest.Status
 
 def create(
     *, request_id: str, api_key: ApiKey, source: ImageSource, info: ImageInfo, scale: float,
-    output_size: tuple[int, int], model: str, input_file: str,
+    output_size: tuple[int, int], model: str, input_file: str, wait_deadline: datetime | None = None,
 ) -> tuple[UpscaleRequest, QuotaState]:
     """Check the quota, charge the price and record the request, atomically per account."""
     price = settings.ARTNEX_PRICE_CREDITS
@@ -54,17 +61,35 @@ def create(
             source_url=source.url[:2048], scale=scale, model=model, input_format=info.format,
             input_bytes=len(source.data), input_width=info.width, input_height=info.height,
             output_width=output_size[0], output_height=output_size[1], input_file=input_file,
-            credits_charged=price,
+            credits_charged=price, wait_deadline=wait_deadline,
         )
     used = QuotaState(limit=quota.limit, used=quota.used + 1, resets_at=quota.resets_at)
     return row, used
 
 
 def claim(request_id: str) -> bool:
+    """Queued → processing, only while someone still waits for the result."""
+    now = timezone.now()
+    waited_for = Q(wait_deadline__isnull=True) | Q(wait_deadline__gt=now)
     return bool(
-        UpscaleRequest.objects.filter(request_id=request_id, status=Status.QUEUED)
-        .update(status=Status.PROCESSING, started_at=timezone.now())
+        UpscaleRequest.objects.filter(waited_for, request_id=request_id, status=Status.QUEUED)
+        .update(status=Status.PROCESSING, started_at=now)
     )
+
+
+def deliver(request_id: str) -> bool:
+    """Record that the waiter hands the result out; False if it was abandoned meanwhile."""
+    return bool(
+        UpscaleRequest.objects.filter(request_id=request_id, status=Status.SUCCEEDED, delivered_at__isnull=True)
+        .update(delivered_at=timezone.now())
+    )
+
+
+def abandon(request_id: str, code: str, message: str) -> bool:
+    """The waiter is gone: fail (and refund) the request unless its result was handed out."""
+    if fail(request_id, code, message):
+        return True
+    return fail(request_id, code, message, from_states=(Status.SUCCEEDED,), undelivered_only=True)
 
 
 def succeed(request_id: str, *, result_file: str, output_format: str, output_bytes: int,
@@ -82,10 +107,14 @@ def succeed(request_id: str, *, result_file: str, output_format: str, output_byt
 
 
 def fail(request_id: str, code: str, message: str,
-         from_states: tuple[str, ...] = (Status.QUEUED, Status.PROCESSING)) -> bool:
-    """Mark the request failed and refund its credits, both or neither."""
+         from_states: tuple[str, ...] = (Status.QUEUED, Status.PROCESSING), *, undelivered_only: bool = False) -> bool:
+    """Mark the request failed and refund its credits, both or neither; then delete its files."""
+    rows = UpscaleRequest.objects.filter(request_id=request_id, status__in=from_states)
+    if undelivered_only:
+        rows = rows.filter(delivered_at__isnull=True)
+    files = list(rows.values_list("input_file", "result_file"))
     with transaction.atomic():
-        changed = UpscaleRequest.objects.filter(request_id=request_id, status__in=from_states).update(
+        changed = rows.update(
             status=Status.FAILED, error_code=code, error_message=message[:255], finished_at=timezone.now(),
             credits_charged=0,
         )
@@ -93,4 +122,16 @@ def fail(request_id: str, code: str, message: str,
             ledger.refund(request_id, reason=f"upscale failed: {code}")
     if changed:
         log.warning("upscale %s failed: %s (%s)", request_id, code, message)
+        # A failed request keeps no customer image: neither the input nor an undelivered result.
+        for names in files:
+            for name in names:
+                _delete_quietly(name)
     return bool(changed)
+
+
+def _delete_quietly(name: str) -> None:
+    try:
+        storage.delete(name)
+    except Exception:
+        # The purge sweeps what is left; the refund above must stand either way.
+        log.exception("could not delete %s; the purge will retry", name)

@@ -45,6 +45,11 @@ class UpscaleRequest(models.Model):
     processing_ms = models.PositiveIntegerField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True, db_index=True)
     purged_at = models.DateTimeField(null=True, blank=True)
+    # The HTTP request that waits for this job gives up at wait_deadline; a worker that finds
+    # the job later fails and refunds it instead of running it (no one could receive the result).
+    # Empty for jobs with no waiter. delivered_at: when the waiter handed the result link out.
+    wait_deadline = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

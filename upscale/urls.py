@@ -5,6 +5,6 @@ from . import downloads, views
 app_name = "upscale"
 
 urlpatterns = [
-    path("v1/upscale", views.UpscaleView.as_view(), name="upscale"),
+    path("v1/upscale", views.upscale, name="upscale"),
     path("v1/results/<str:request_id>/<str:filename>", downloads.download_result, name="result-download"),
 ]

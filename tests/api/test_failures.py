@@ -50,7 +50,7 @@ def test_queue_down_is_503_and_refunded(api, customer, monkeypatch) -> None:
     def down(*args, **kwargs):
         raise ConnectionRefusedError("broker unreachable")
 
-    monkeypatch.setattr(tasks.process_upscale, "delay", down)
+    monkeypatch.setattr(tasks.process_upscale, "apply_async", down)
     response = api.upscale(BODY, key=customer.key)
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "service_unavailable"
@@ -59,7 +59,7 @@ def test_queue_down_is_503_and_refunded(api, customer, monkeypatch) -> None:
 
 def test_no_worker_in_time_is_504_refunded_and_late_result_discarded(api, customer, monkeypatch, settings) -> None:
     settings.ARTNEX_WAIT_SECONDS = 0.3
-    monkeypatch.setattr(views, "enqueue", lambda request_id: None)  # nobody picks the job up
+    monkeypatch.setattr(views, "enqueue", lambda request_id, deadline_s: None)  # nobody picks the job up
     response = api.upscale(BODY, key=customer.key)
     assert response.status_code == 504
     request_id = response.json()["request_id"]
@@ -85,10 +85,14 @@ def test_stale_requests_are_failed_and_refunded(api, customer, monkeypatch, sett
     import time_machine
     from django.utils import timezone
 
-    monkeypatch.setattr(views, "enqueue", lambda request_id: None)
-    monkeypatch.setattr(views, "wait_for_result", lambda request_id: UpscaleRequest.objects.get(
-        request_id=request_id))  # the web process "dies" before answering
-    api.upscale(BODY, key=customer.key)
+    monkeypatch.setattr(views, "enqueue", lambda request_id, deadline_s: None)
+
+    async def dies(request_id, deadline):  # the web process "dies" before answering
+        raise SystemExit
+
+    monkeypatch.setattr(views, "wait_for_result", dies)
+    with pytest.raises(SystemExit):
+        api.upscale(BODY, key=customer.key)
     row = UpscaleRequest.objects.get()
     assert row.status == "queued" and customer.refresh().credits == 900
     assert tasks.fail_stale() == 0
