@@ -173,7 +173,7 @@ ARTNEX_API_KEY_PEPPER = env.str("ARTNEX_API_KEY_PEPPER", default="") or SECRET_K
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.ApiKeyAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["artnex.json_parser.JSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "EXCEPTION_HANDLER": "upscale.errors.exception_handler",
     "UNAUTHENTICATED_USER": None,

@@ -38,7 +38,10 @@ def parse_scale(value: Any) -> float:
     # bool is a subclass of int in Python, but `true` is not a number in JSON.
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise InvalidScale("scale must be a number between 1 and 4")
-    scale = float(value)
+    try:
+        scale = float(value)
+    except OverflowError:  # an integer too large for a float (JSON allows 400 digits)
+        raise InvalidScale("scale must be between 1 and 4") from None
     if not math.isfinite(scale) or not settings.ARTNEX_MIN_SCALE <= scale <= settings.ARTNEX_MAX_SCALE:
         raise InvalidScale("scale must be between 1 and 4")
     return scale

@@ -60,7 +60,8 @@ def _signature(name: str, expires: int) -> str:
 
 
 def signature_valid(name: str, expires: int, signature: str) -> bool:
-    return hmac.compare_digest(_signature(name, expires), signature)
+    # Bytes, not str: compare_digest refuses non-ASCII text, and a link is anyone's input.
+    return hmac.compare_digest(_signature(name, expires).encode(), signature.encode("utf-8", "replace"))
 
 
 def result_url(request_id: str, name: str, expires_at: datetime, base_url: str) -> str:

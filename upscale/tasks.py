@@ -22,7 +22,7 @@ from .runtime import engine_config
 log = logging.getLogger(__name__)
 Status = UpscaleRequest.Status
 _STORAGE_ATTEMPTS = 3
-# A job's hard time limit ends 30 s after its soft limit, which ends at the waiter's deadline.
+# A job's time limits end by its waiter's deadline; the grace covers a clock skew and a slow refund.
 _STALE_GRACE_S = 90
 
 

@@ -38,12 +38,19 @@ log = logging.getLogger(__name__)
 _burst_key = burst.burst_key  # the integration tier keys its counter read the same way
 
 
+def task_limits(wait_s: float) -> tuple[int, int]:
+    """(soft, hard) time limits of the job, both inside the wait: past it, no one would
+    receive the result. The soft limit leaves the task a tenth of the wait to fail cleanly."""
+    hard = max(2, int(wait_s))
+    return max(1, hard - max(1, hard // 10)), hard
+
+
 def enqueue(request_id: str, deadline_s: float) -> None:
-    """Runs once the request row is committed, so the worker always finds it. The task's
-    time limits fit inside the wait: past it, no one would receive the result."""
+    """Runs once the request row is committed, so the worker always finds it."""
+    soft, hard = task_limits(deadline_s)
     try:
-        process_upscale.apply_async((request_id,), task_id=request_id, soft_time_limit=max(1, int(deadline_s)),
-                                    time_limit=max(1, int(deadline_s)) + 30)
+        # The task id is the request id, so a waiter that gives up can revoke it by name.
+        process_upscale.apply_async((request_id,), task_id=request_id, soft_time_limit=soft, time_limit=hard)
     except Exception:
         log.exception("could not queue upscale %s", request_id)
         lifecycle.fail(request_id, "service_unavailable", "the task queue is unavailable")
