@@ -58,7 +58,7 @@ def test_multi_picture_jpeg_upscales_its_first_picture(api, customer, client) ->
     assert download.status_code == 200
     result = Image.open(io.BytesIO(b"".join(download.streaming_content)))
     assert (result.format, result.size) == ("JPEG", (40, 24))
-    red, green, blue = result.convert("RGB").getpixel((20, 12))
+    red, _green, blue = result.convert("RGB").getpixel((20, 12))
     assert red > 200 and blue < 60, "the first picture (red), not the second (blue)"
 
 
