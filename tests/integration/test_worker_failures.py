@@ -4,10 +4,13 @@ in the same transaction, and the waiting web side sees it."""
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from asgiref.sync import async_to_sync
 from django.conf import settings
+from django.utils import timezone
 
 from accounts.models import ApiKey
 from billing import ledger
@@ -39,8 +42,9 @@ def test_missing_weights_fail_the_request_and_refund(worker, make_customer) -> N
     )
     assert customer.refresh().credits == 1000 - settings.ARTNEX_PRICE_CREDITS
 
-    views.enqueue(request_id)
-    row = wait_for_result(request_id)  # what the web process does: poll the row
+    views.enqueue(request_id, settings.ARTNEX_WAIT_SECONDS)
+    deadline = timezone.now() + timedelta(seconds=settings.ARTNEX_WAIT_SECONDS)
+    row = async_to_sync(wait_for_result)(request_id, deadline)  # what the web process does: poll the row
 
     assert (row.status, row.error_code, row.credits_charged) == ("failed", "processing_failed", 0)
     assert ABSENT_MODEL in row.error_message
