@@ -14,7 +14,7 @@ django_application = get_asgi_application()
 from django.conf import settings  # noqa: E402 - after the settings module is chosen
 
 from artnex.body_limit import BodyLimit  # noqa: E402
-from upscale.errors import error_body  # noqa: E402
+from artnex.errors import error_body  # noqa: E402
 from upscale.ids import new_request_id  # noqa: E402
 
 

@@ -13,7 +13,7 @@ from asgiref.sync import sync_to_async
 from artnex.asgi import application
 from billing.models import LedgerEntry
 from tests.images import data_uri, image_bytes
-from upscale import storage, tasks, views
+from upscale import services, storage, tasks
 from upscale.models import UpscaleRequest
 
 
@@ -56,7 +56,7 @@ class Client:
 
 @pytest.mark.django_db(transaction=True)
 def test_a_client_that_hangs_up_while_waiting_is_refunded_and_its_job_revoked(customer, monkeypatch) -> None:
-    monkeypatch.setattr(views, "enqueue", lambda request_id, wait_s: None)  # the worker is busy elsewhere
+    monkeypatch.setattr(services, "enqueue", lambda request_id: None)  # the worker is busy elsewhere
     revoked: list[str] = []
     monkeypatch.setattr(tasks.process_upscale.app.control, "revoke", lambda task_id, **kw: revoked.append(task_id))
     body = json.dumps({"image": data_uri(image_bytes())}).encode()

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.cache import cache
 
-from .errors import RateLimitExceeded
+from artnex.errors import RateLimitExceeded
 
 # How long a client told "too many in flight" should wait: upscales of small images finish
 # within seconds, so a slot usually frees up soon; a fixed answer keeps clients simple.

@@ -10,19 +10,22 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest, JsonResponse
 
+from artnex import errors
 from billing.models import LedgerEntry
 
-from . import errors, lifecycle, storage
+from . import lifecycle
 from .models import UpscaleRequest
+from .serializers import UpscaleResultSerializer
 
 log = logging.getLogger(__name__)
 
-# Errors the worker (or the waiter) records, as the client sees them.
+FailureCode = UpscaleRequest.FailureCode
+# What a failed request answers, by the failure the worker (or the waiter) recorded.
 _FAILURES: dict[str, tuple[type[errors.ApiError], str]] = {
-    "upscale_timeout": (errors.UpscaleTimeout, "The upscale did not finish in time."),
-    "service_unavailable": (errors.ServiceUnavailable, "The upscale service is temporarily unavailable."),
-    "processing_failed": (errors.ProcessingFailed, "The upscale failed on our side."),
-    "internal_error": (errors.InternalError, "An unexpected error occurred while answering."),
+    FailureCode.UPSCALE_TIMEOUT: (errors.UpscaleTimeout, "The upscale did not finish in time."),
+    FailureCode.SERVICE_UNAVAILABLE: (errors.ServiceUnavailable, "The upscale service is temporarily unavailable."),
+    FailureCode.PROCESSING_FAILED: (errors.ProcessingFailed, "The upscale failed on our side."),
+    FailureCode.INTERNAL_ERROR: (errors.InternalError, "An unexpected error occurred while answering."),
 }
 
 
@@ -40,7 +43,7 @@ def credits_note(request_id: str) -> str:
 
 
 def failure(row: UpscaleRequest) -> errors.ApiError:
-    error_class, summary = _FAILURES.get(row.error_code, _FAILURES["processing_failed"])
+    error_class, summary = _FAILURES.get(row.error_code, _FAILURES[FailureCode.PROCESSING_FAILED])
     return error_class(f"{summary} {credits_note(row.request_id)}")
 
 
@@ -52,7 +55,7 @@ def answer(request: HttpRequest, row: UpscaleRequest, headers: dict[str, str]) -
         body = success_body(request, row)
     except Exception:
         log.exception("could not build the answer for upscale %s", row.request_id)
-        lifecycle.abandon(row.request_id, "internal_error", "the result link could not be built")
+        lifecycle.abandon(row.request_id, FailureCode.INTERNAL_ERROR, "the result link could not be built")
         return errors.error_response(failure(_reread(row)), row.request_id)
     if not lifecycle.deliver(row.request_id):
         # Abandoned in the meantime (the stale sweep): refunded, and the result is gone.
@@ -69,15 +72,4 @@ def _reread(row: UpscaleRequest) -> UpscaleRequest:
 
 def success_body(request: HttpRequest, row: UpscaleRequest) -> dict[str, Any]:
     base_url = settings.ARTNEX_PUBLIC_URL or request.build_absolute_uri("/")
-    assert row.expires_at is not None
-    return {
-        "success": True,
-        "image_url": storage.result_url(row.request_id, row.result_file, row.expires_at, base_url),
-        "request_id": row.request_id,
-        "credits_used": row.credits_charged,
-        "expires_at": row.expires_at.isoformat().replace("+00:00", "Z"),
-        "width": row.output_width,
-        "height": row.output_height,
-        "scale": row.scale,
-        "model": row.model,
-    }
+    return dict(UpscaleResultSerializer(row, context={"base_url": base_url}).data)

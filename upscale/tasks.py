@@ -21,6 +21,7 @@ from .runtime import engine_config
 
 log = logging.getLogger(__name__)
 Status = UpscaleRequest.Status
+FailureCode = UpscaleRequest.FailureCode
 _STORAGE_ATTEMPTS = 3
 # A job's time limits end by its waiter's deadline; the grace covers a clock skew and a slow refund.
 _STALE_GRACE_S = 90
@@ -44,8 +45,8 @@ class _Abandoned(Exception):
 def process_upscale(request_id: str) -> None:
     if not lifecycle.claim(request_id):
         # Past its waiter's deadline, nobody could receive the result: refund instead of running.
-        if lifecycle.fail(request_id, "upscale_timeout", "no worker was free before the request's waiter gave up",
-                          from_states=(Status.QUEUED,)):
+        if lifecycle.fail(request_id, FailureCode.UPSCALE_TIMEOUT,
+                          "no worker was free before the request's waiter gave up", from_states=(Status.QUEUED,)):
             return
         log.info("upscale %s is no longer queued; nothing to do", request_id)
         return
@@ -60,14 +61,14 @@ def process_upscale(request_id: str) -> None:
         log.info("upscale %s was abandoned by its waiter; stopped", request_id)
         return
     except SoftTimeLimitExceeded:
-        lifecycle.fail(request_id, "upscale_timeout", "the upscale ran past its time limit")
+        lifecycle.fail(request_id, FailureCode.UPSCALE_TIMEOUT, "the upscale ran past its time limit")
         return
     except engine.EngineError as exc:
-        lifecycle.fail(request_id, "processing_failed", str(exc))
+        lifecycle.fail(request_id, FailureCode.PROCESSING_FAILED, str(exc))
         return
     except Exception as exc:
         log.exception("upscale %s crashed", request_id)
-        lifecycle.fail(request_id, "processing_failed", f"{type(exc).__name__}: {exc}")
+        lifecycle.fail(request_id, FailureCode.PROCESSING_FAILED, f"{type(exc).__name__}: {exc}")
         return
     finally:
         storage.delete(row.input_file)
@@ -134,6 +135,6 @@ def fail_stale() -> int:
                        created_at__lt=now - timedelta(seconds=limit))
     stale = UpscaleRequest.objects.filter(waiter_gone | never_finished)
     return sum(
-        lifecycle.abandon(request_id, "upscale_timeout", "no one received the result in time")
+        lifecycle.abandon(request_id, FailureCode.UPSCALE_TIMEOUT, "no one received the result in time")
         for request_id in stale.values_list("request_id", flat=True)
     )

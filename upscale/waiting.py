@@ -15,6 +15,7 @@ from django.utils import timezone
 from . import lifecycle
 from .models import UpscaleRequest
 
+FailureCode = UpscaleRequest.FailureCode
 log = logging.getLogger(__name__)
 _FIRST_POLL_S = 0.05
 _MAX_POLL_S = 0.5
@@ -42,13 +43,14 @@ async def wait_for_result(request_id: str, deadline: datetime) -> UpscaleRequest
         if row.is_terminal:
             return row
         if remaining <= 0:
-            await sync_to_async(give_up)(request_id, "upscale_timeout", "no worker finished the request in time")
+            await sync_to_async(give_up)(request_id, FailureCode.UPSCALE_TIMEOUT,
+                                              "no worker finished the request in time")
             return await sync_to_async(_read)(request_id)  # may have succeeded meanwhile
         await asyncio.sleep(min(delay, remaining))
         delay = min(delay * 1.5, _MAX_POLL_S)
 
 
-def give_up(request_id: str, code: str, message: str) -> None:
+def give_up(request_id: str, code: FailureCode, message: str) -> None:
     """The waiter stops waiting: refund unless the result was handed out, and revoke the job."""
     if lifecycle.abandon(request_id, code, message):
         revoke(request_id)

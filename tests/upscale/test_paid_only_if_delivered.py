@@ -17,7 +17,7 @@ from django.utils import timezone
 from billing import ledger
 from billing.models import LedgerEntry
 from tests.images import data_uri, image_bytes
-from upscale import engine, storage, tasks, views
+from upscale import engine, services, storage, tasks, views
 from upscale.models import UpscaleRequest
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -39,8 +39,8 @@ def assert_says_refunded(body: dict) -> None:
 
 @pytest.fixture
 def no_worker(monkeypatch):
-    queued: list[tuple[str, float]] = []
-    monkeypatch.setattr(views, "enqueue", lambda request_id, wait_s: queued.append((request_id, wait_s)))
+    queued: list[str] = []
+    monkeypatch.setattr(services, "enqueue", lambda request_id: queued.append(request_id))
     return queued
 
 
@@ -104,7 +104,7 @@ def test_the_tasks_time_limits_fit_inside_the_wait(api, customer, monkeypatch, s
     api.upscale(BODY, key=customer.key)
     assert sent and sent[0]["task_id"] == UpscaleRequest.objects.get().request_id
     for wait in (300.0, 30.0, 2.0):
-        soft, hard = views.task_limits(wait)
+        soft, hard = services.task_limits(wait)
         assert 0 < soft < hard <= wait
 
 

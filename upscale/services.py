@@ -1,0 +1,122 @@
+"""Submitting an upscale request and waiting for it: the one path every caller takes.
+
+The API view, the portal's "Try it" and the async API all call :func:`submit`, so a request is
+checked, charged, recorded and queued the same way whoever asks. Errors leave as the
+contract's :class:`~artnex.errors.ApiError` classes: every caller answers HTTP.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from functools import partial
+
+from asgiref.sync import async_to_sync
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import Account, ApiKey
+from artnex import errors
+
+from . import engine, inspect, lifecycle, outcome, storage, waiting
+from .ids import new_request_id
+from .intake import ImageSource
+from .models import UpscaleRequest
+from .quota import QuotaExhausted, quota_exceeded
+from .runtime import engine_config
+from .tasks import process_upscale
+
+log = logging.getLogger(__name__)
+FailureCode = UpscaleRequest.FailureCode
+
+
+
+def submit(
+    *, account: Account, api_key: ApiKey | None = None, source: ImageSource, scale: float,
+    model: str | None = None, request_id: str | None = None, idempotency_key: str | None = None,
+    webhook_url: str | None = None, wait_seconds: float | None = None,
+) -> UpscaleRequest:
+    """Check the image, charge the account and queue the upscale; returns the queued row.
+
+    The quota is checked again under the account's lock (callers may check it earlier, before
+    any download, to answer fast). The task is queued only once the row is committed.
+    ``wait_seconds``: how long the caller will wait for the result (None: nobody waits, the
+    result is fetched later). A job not started within it is refunded instead of run.
+    """
+    info = inspect.inspect_image(source.data)
+    output_size = inspect.check_output(info, scale)
+    model_name = resolve_model(model)
+    request_id = request_id or new_request_id()
+    input_file = storage.save(storage.input_name(request_id), source.data)
+    try:
+        row, _ = lifecycle.create(
+            request_id=request_id, account_id=account.pk, api_key=api_key, source=source, info=info,
+            scale=scale, output_size=output_size, model=model_name, input_file=input_file,
+            idempotency_key=idempotency_key, webhook_url=webhook_url,
+            wait_deadline=None if wait_seconds is None else timezone.now() + timedelta(seconds=wait_seconds),
+        )
+    except QuotaExhausted as exc:
+        storage.delete(input_file)
+        raise quota_exceeded(exc.quota) from exc
+    except lifecycle.NotEnoughCredits as exc:
+        storage.delete(input_file)
+        raise errors.InsufficientCredits(
+            f"This request costs {exc.price} credits; the balance is {exc.balance}."
+        ) from exc
+    except BaseException:
+        storage.delete(input_file)
+        raise
+    transaction.on_commit(partial(enqueue, request_id))
+    return row
+
+
+def resolve_model(name: str | None) -> str:
+    try:
+        return engine.resolve_model_name(name, engine_config())
+    except engine.EngineError as exc:
+        raise errors.InvalidRequest(str(exc)) from exc
+
+
+def task_limits(wait_s: float) -> tuple[int, int]:
+    """(soft, hard) time limits of a job, both inside its wait: past it, no one would receive
+    the result. The soft limit leaves the task a tenth of the wait to fail cleanly."""
+    hard = max(2, int(wait_s))
+    return max(1, hard - max(1, hard // 10)), hard
+
+
+def enqueue(request_id: str) -> None:
+    """Queue the task; runs once the request row is committed, so the worker always finds it.
+
+    Not ``delay_on_commit``: a broker that refuses the message must fail (and refund) the
+    request here, and ``delay_on_commit`` gives no place to catch that. The task id is the
+    request id, so that a waiter that gives up can revoke it by name.
+    """
+    deadline = UpscaleRequest.objects.filter(request_id=request_id).values_list("wait_deadline", flat=True).first()
+    if deadline is None:  # nobody waits: the worker's configured limits
+        soft, hard = settings.CELERY_TASK_SOFT_TIME_LIMIT, settings.CELERY_TASK_TIME_LIMIT
+    else:
+        soft, hard = task_limits((deadline - timezone.now()).total_seconds())
+    try:
+        process_upscale.apply_async((request_id,), task_id=request_id, soft_time_limit=soft, time_limit=hard)
+    except Exception:
+        log.exception("could not queue upscale %s", request_id)
+        lifecycle.fail(request_id, FailureCode.SERVICE_UNAVAILABLE, "the task queue is unavailable")
+
+
+def wait_for_result(request_id: str) -> UpscaleRequest:
+    """For synchronous callers (the portal): :func:`upscale.waiting.wait_for_result` until the
+    request's deadline (or ``ARTNEX_WAIT_SECONDS`` from now for a request nobody declared)."""
+    deadline = UpscaleRequest.objects.values_list("wait_deadline", flat=True).get(request_id=request_id)
+    deadline = deadline or timezone.now() + timedelta(seconds=settings.ARTNEX_WAIT_SECONDS)
+    return async_to_sync(waiting.wait_for_result)(request_id, deadline)
+
+
+def wait(request_id: str) -> UpscaleRequest:
+    """The succeeded row, or the contract error for why it failed (saying where the credits are)."""
+    row = wait_for_result(request_id)
+    if row.status == UpscaleRequest.Status.SUCCEEDED and not lifecycle.deliver(request_id):
+        row = UpscaleRequest.objects.get(pk=row.pk)  # abandoned (and refunded) meanwhile
+    if row.status != UpscaleRequest.Status.SUCCEEDED:
+        raise outcome.failure(row)
+    return row
