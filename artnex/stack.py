@@ -18,12 +18,13 @@ from types import FrameType
 def commands(port: int, host: str) -> dict[str, list[str]]:
     python = sys.executable
     return {
-        # One ASGI process (uvicorn): a request waiting for the worker is a coroutine, not a
-        # thread, so waits and slow downloads cannot starve /healthz, result downloads or other
-        # customers (docs/architecture.md). One process: the embedded defaults keep rate-limit
-        # counters in process memory, and SQLite serialises writers anyway.
-        "web": [python, "-m", "uvicorn", "artnex.asgi:application", "--host", host, "--port", str(port),
-                "--workers", "1", "--timeout-graceful-shutdown", "15"],
+        # One ASGI process (gunicorn running a uvicorn worker): a request waiting for the worker
+        # is a coroutine, not a thread, so waits and slow downloads cannot starve /healthz,
+        # result downloads or other customers (docs/architecture.md). One process: the embedded
+        # defaults keep rate-limit counters in process memory, and SQLite serialises writers.
+        "web": [python, "-m", "gunicorn", "artnex.asgi:application", "--bind", f"{host}:{port}",
+                "--workers", "1", "--worker-class", "uvicorn_worker.UvicornWorker",
+                "--graceful-timeout", "15", "--access-logfile", "-"],
         # One worker process: PyTorch already uses every core for a single image.
         "worker": [python, "-m", "celery", "-A", "artnex", "worker", "--queues", "upscale",
                    "--concurrency", os.environ.get("ARTNEX_WORKER_CONCURRENCY", "1"),
