@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from typing import Any
 
 import pytest
@@ -13,7 +14,7 @@ from asgiref.sync import sync_to_async
 from artnex.asgi import application
 from billing.models import LedgerEntry
 from tests.images import data_uri, image_bytes
-from upscale import services, storage, tasks
+from upscale import in_flight, services, storage, tasks
 from upscale.models import UpscaleRequest
 
 
@@ -119,3 +120,43 @@ def test_a_client_expecting_100_continue_is_answered_without_sending_the_body(se
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
     client = oversized(settings, [b"x" * 4000], **{"Content-Length": "4000", "Expect": "100-continue"})
     assert client.status == 400 and client.read == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_client_that_hangs_up_during_the_download_is_refunded_and_its_job_never_queued(
+        customer, monkeypatch) -> None:
+    from upscale import intake
+
+    downloading, finish = threading.Event(), threading.Event()
+    real_read = intake.read_image
+
+    def slow_read(image):  # a slow image URL, as seen from the request's thread
+        downloading.set()
+        finish.wait(timeout=30)
+        return real_read(data_uri(image_bytes()))
+
+    monkeypatch.setattr(intake, "read_image", slow_read)
+    queued: list[str] = []
+    monkeypatch.setattr(services, "enqueue", lambda request_id: queued.append(request_id))
+    monkeypatch.setattr(tasks.process_upscale.app.control, "revoke", lambda task_id, **kw: None)
+    body = json.dumps({"image": "https://images.example.com/slow.png"}).encode()
+    client = Client([body])
+    headers = {"Authorization": f"Bearer {customer.key}", "Content-Type": "application/json",
+               "Content-Length": str(len(body)), "Host": "127.0.0.1"}
+
+    async def converse() -> None:
+        served = asyncio.create_task(application(scope("/v1/upscale", headers), client.receive, client.send))
+        while not downloading.is_set():
+            await asyncio.sleep(0.02)
+        client.hang_up.set()  # while the image is still downloading
+        await asyncio.sleep(0.2)
+        finish.set()
+        await asyncio.wait_for(served, timeout=60)
+
+    asyncio.run(converse())
+
+    row = UpscaleRequest.objects.get()
+    assert (row.status, row.credits_charged) == ("failed", 0)
+    assert customer.refresh().credits == 1000
+    assert not any(m["type"] == "http.response.start" for m in client.sent)
+    in_flight.acquire(customer.account.pk, 1).release()  # its in-flight slot was given back

@@ -103,7 +103,12 @@ _accept = UpscaleView.as_view()
 
 @csrf_exempt
 async def upscale(request: HttpRequest) -> HttpResponseBase:
-    response = await sync_to_async(_accept)(request)
+    accepting = asyncio.ensure_future(sync_to_async(_accept)(request))
+    try:
+        response = await asyncio.shield(accepting)
+    except asyncio.CancelledError:
+        await _give_up_once_accepted(accepting)
+        raise
     if not isinstance(response, Accepted):
         return cast(HttpResponseBase, response)
     request_id = response.request_id
@@ -125,6 +130,18 @@ async def upscale(request: HttpRequest) -> HttpResponseBase:
         raise
     finally:
         await sync_to_async(response.slot.release)()
+
+
+async def _give_up_once_accepted(accepting: asyncio.Future[Any]) -> None:
+    """The client hung up while the DRF half ran (downloading the image, charging). Django's
+    thread cannot be interrupted, so let it finish; if it accepted the request, give it up at
+    once (refunded, revoked, never run) rather than leave it to the stale sweep."""
+    response = await accepting
+    if isinstance(response, Accepted):
+        try:
+            await sync_to_async(give_up)(response.request_id, FailureCode.UPSCALE_TIMEOUT, "the client disconnected")
+        finally:
+            await sync_to_async(response.slot.release)()
 
 
 # drf-spectacular (and anything else that looks for the DRF view behind a URL) finds it here.
