@@ -17,8 +17,10 @@ from django.utils import timezone
 from billing import ledger
 from billing.models import LedgerEntry
 from tests.images import data_uri, image_bytes
-from upscale import engine, services, storage, tasks, views
+from upscale import engine, lifecycle, services, storage, tasks, views
 from upscale.models import UpscaleRequest
+
+FailureCode = UpscaleRequest.FailureCode
 
 pytestmark = pytest.mark.django_db(transaction=True)
 BODY = {"image": data_uri(image_bytes())}
@@ -230,3 +232,27 @@ def test_the_purge_sweeps_orphaned_inputs_and_results(api, customer) -> None:
     assert default_storage.exists(young), "an upload a moment before its row is not an orphan"
     assert default_storage.exists(live.result_file), "a live result is kept until it expires"
     assert response.status_code == 200
+
+
+def test_a_running_job_whose_waiter_gave_up_stops_between_tiles(
+        api, customer, no_worker, web_process_dies, monkeypatch) -> None:
+    row = accept_and_die(api, customer)
+    clock = iter(range(0, 10_000, 2))  # every look at the clock is two seconds later
+    monkeypatch.setattr(tasks.time, "monotonic", lambda: float(next(clock)))
+    tiles_done: list[int] = []
+
+    def tiled_upscale(data, scale, *, progress, **kwargs):
+        for tile in range(1, 5):
+            if tile == 2:  # meanwhile the waiter gives up (a client that hung up)
+                assert lifecycle.abandon(row.request_id, FailureCode.UPSCALE_TIMEOUT, "the client disconnected")
+            progress(tile, 4)
+            tiles_done.append(tile)
+        pytest.fail("the upscale ran to the end for no one")
+
+    monkeypatch.setattr(engine, "upscale_bytes", tiled_upscale)
+    tasks.process_upscale(row.request_id)
+
+    assert tiles_done == [1]
+    row.refresh_from_db()
+    assert (row.status, row.result_file) == ("failed", "")
+    assert_refunded(customer, row.request_id)
