@@ -10,6 +10,8 @@ that dies holding slots gives them back by expiry, never leaving an account lock
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -50,3 +52,13 @@ def acquire(account_id: int, limit: int) -> Slot:
         "wait for one to finish.",
         headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
     )
+
+
+@contextmanager
+def slot(account_id: int, limit: int) -> Iterator[Slot]:
+    """Hold one of the account's slots for the block (429 if none is free)."""
+    held = acquire(account_id, limit)
+    try:
+        yield held
+    finally:
+        held.release()

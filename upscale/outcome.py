@@ -7,9 +7,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from django.conf import settings
-from django.http import HttpRequest, JsonResponse
-
 from artnex import errors
 from billing.models import LedgerEntry
 
@@ -47,29 +44,20 @@ def failure(row: UpscaleRequest) -> errors.ApiError:
     return error_class(f"{summary} {credits_note(row.request_id)}")
 
 
-def answer(request: HttpRequest, row: UpscaleRequest, headers: dict[str, str]) -> JsonResponse:
-    """Render a terminal request; the success link is recorded as delivered before it leaves."""
-    if row.status != UpscaleRequest.Status.SUCCEEDED:
-        return errors.error_response(failure(row), row.request_id)
+def deliver(row: UpscaleRequest, base_url: str) -> dict[str, Any]:
+    """The success body of a succeeded request, recorded as delivered before it leaves. If it
+    cannot be built (a storage presign error, a bug), the request is refunded and the error says so."""
     try:
-        body = success_body(request, row)
-    except Exception:
+        body = dict(UpscaleResultSerializer(row, context={"base_url": base_url}).data)
+    except Exception as exc:
         log.exception("could not build the answer for upscale %s", row.request_id)
         lifecycle.abandon(row.request_id, FailureCode.INTERNAL_ERROR, "the result link could not be built")
-        return errors.error_response(failure(_reread(row)), row.request_id)
+        raise failure(_reread(row)) from exc
     if not lifecycle.deliver(row.request_id):
         # Abandoned in the meantime (the stale sweep): refunded, and the result is gone.
-        return errors.error_response(failure(_reread(row)), row.request_id)
-    response = JsonResponse(body)
-    for name, value in headers.items():
-        response[name] = value
-    return response
+        raise failure(_reread(row))
+    return body
 
 
 def _reread(row: UpscaleRequest) -> UpscaleRequest:
     return UpscaleRequest.objects.get(pk=row.pk)
-
-
-def success_body(request: HttpRequest, row: UpscaleRequest) -> dict[str, Any]:
-    base_url = settings.ARTNEX_PUBLIC_URL or request.build_absolute_uri("/")
-    return dict(UpscaleResultSerializer(row, context={"base_url": base_url}).data)

@@ -8,10 +8,10 @@ contract's :class:`~artnex.errors.ApiError` classes: every caller answers HTTP.
 from __future__ import annotations
 
 import logging
+import threading
 from datetime import timedelta
 from functools import partial
 
-from asgiref.sync import async_to_sync
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -104,19 +104,18 @@ def enqueue(request_id: str) -> None:
         lifecycle.fail(request_id, FailureCode.SERVICE_UNAVAILABLE, "the task queue is unavailable")
 
 
-def wait_for_result(request_id: str) -> UpscaleRequest:
-    """For synchronous callers (the portal): :func:`upscale.waiting.wait_for_result` until the
-    request's deadline (or ``ARTNEX_WAIT_SECONDS`` from now for a request nobody declared)."""
+def wait_for_result(request_id: str, gone: threading.Event | None = None) -> UpscaleRequest:
+    """:func:`upscale.waiting.wait_for_result` until the request's deadline (or
+    ``ARTNEX_WAIT_SECONDS`` from now for a request submitted without one)."""
     deadline = UpscaleRequest.objects.values_list("wait_deadline", flat=True).get(request_id=request_id)
     deadline = deadline or timezone.now() + timedelta(seconds=settings.ARTNEX_WAIT_SECONDS)
-    return async_to_sync(waiting.wait_for_result)(request_id, deadline)
+    return waiting.wait_for_result(request_id, deadline, gone)
 
 
-def wait(request_id: str) -> UpscaleRequest:
-    """The succeeded row, or the contract error for why it failed (saying where the credits are)."""
-    row = wait_for_result(request_id)
-    if row.status == UpscaleRequest.Status.SUCCEEDED and not lifecycle.deliver(request_id):
-        row = UpscaleRequest.objects.get(pk=row.pk)  # abandoned (and refunded) meanwhile
+def wait(request_id: str, gone: threading.Event | None = None) -> UpscaleRequest:
+    """The succeeded row, or the contract error for why it failed (saying where the credits are).
+    ``gone``: set when the client disconnects (:func:`artnex.disconnect.client_gone`)."""
+    row = wait_for_result(request_id, gone)
     if row.status != UpscaleRequest.Status.SUCCEEDED:
         raise outcome.failure(row)
     return row

@@ -1,14 +1,16 @@
-"""Holding the HTTP request open until the worker has finished the upscale, without holding
-a thread or a database connection while it waits (the web server is ASGI: see
-docs/architecture.md, "Slow clients and long waits")."""
+"""Holding the HTTP request open until the worker has finished the upscale.
+
+The wait runs in its request's own thread (the web server is ASGI: docs/architecture.md,
+"Slow clients and long waits"), so it takes nothing from a shared pool; between polls it holds
+no database connection either. It ends early when the client hangs up.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import logging
+import threading
 from datetime import datetime
 
-from asgiref.sync import sync_to_async
 from django.db import connection
 from django.utils import timezone
 
@@ -30,23 +32,25 @@ def _read(request_id: str) -> UpscaleRequest:
     return row
 
 
-async def wait_for_result(request_id: str, deadline: datetime) -> UpscaleRequest:
-    """Poll the row until it is terminal; past ``deadline`` give up (failing and refunding it).
+def wait_for_result(request_id: str, deadline: datetime, gone: threading.Event | None = None) -> UpscaleRequest:
+    """Poll the row until it is terminal. Past ``deadline``, or once ``gone`` is set (the
+    client disconnected), give the request up: failed and refunded unless already handed out.
 
     Polling starts fast (small images finish in well under a second) and backs off to keep
-    the database quiet during long jobs; between polls the coroutine only sleeps.
+    the database quiet during long jobs.
     """
+    pause = gone or threading.Event()  # waiting on the event: a disconnect ends the pause at once
     delay = _FIRST_POLL_S
     while True:
-        row = await sync_to_async(_read)(request_id)
-        remaining = (deadline - timezone.now()).total_seconds()
+        row = _read(request_id)
         if row.is_terminal:
             return row
-        if remaining <= 0:
-            await sync_to_async(give_up)(request_id, FailureCode.UPSCALE_TIMEOUT,
-                                              "no worker finished the request in time")
-            return await sync_to_async(_read)(request_id)  # may have succeeded meanwhile
-        await asyncio.sleep(min(delay, remaining))
+        remaining = (deadline - timezone.now()).total_seconds()
+        if pause.is_set() or remaining <= 0:
+            reason = "the client disconnected" if pause.is_set() else "no worker finished the request in time"
+            give_up(request_id, FailureCode.UPSCALE_TIMEOUT, reason)
+            return _read(request_id)  # may have succeeded meanwhile
+        pause.wait(min(delay, remaining))
         delay = min(delay * 1.5, _MAX_POLL_S)
 
 

@@ -7,7 +7,7 @@ import pytest
 from billing import ledger
 from billing.models import LedgerEntry
 from tests.images import data_uri, image_bytes
-from upscale import engine, services, storage, tasks, views
+from upscale import engine, services, storage, tasks
 from upscale.models import UpscaleRequest
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -87,10 +87,10 @@ def test_stale_requests_are_failed_and_refunded(api, customer, monkeypatch, sett
 
     monkeypatch.setattr(services, "enqueue", lambda request_id: None)
 
-    async def dies(request_id, deadline):  # the web process "dies" before answering
+    def dies(request_id, gone=None):  # the web process "dies" before answering
         raise SystemExit
 
-    monkeypatch.setattr(views, "wait_for_result", dies)
+    monkeypatch.setattr(services, "wait_for_result", dies)
     with pytest.raises(SystemExit):
         api.upscale(BODY, key=customer.key)
     row = UpscaleRequest.objects.get()

@@ -17,7 +17,7 @@ from django.utils import timezone
 from billing import ledger
 from billing.models import LedgerEntry
 from tests.images import data_uri, image_bytes
-from upscale import engine, lifecycle, services, storage, tasks, views
+from upscale import engine, lifecycle, services, storage, tasks
 from upscale.models import UpscaleRequest
 
 FailureCode = UpscaleRequest.FailureCode
@@ -55,10 +55,10 @@ def revoked(monkeypatch):
 
 @pytest.fixture
 def web_process_dies(monkeypatch):
-    async def dies(request_id, deadline):
+    def dies(request_id, gone=None):
         raise SystemExit  # after the charge, before any answer
 
-    monkeypatch.setattr(views, "wait_for_result", dies)
+    monkeypatch.setattr(services, "wait_for_result", dies)
 
 
 def accept_and_die(api, customer) -> UpscaleRequest:
