@@ -72,9 +72,9 @@ class DripServer:
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     folder = tmp_path_factory.mktemp("slow-clients")
     running = Stack(folder / "var", folder / "stack.log")
-    # A short fetch deadline (2 + 2 * 4 = 10 s instead of 35 s) keeps the test short; the
+    # A short fetch deadline (2 + 2 * 6 = 14 s instead of 35 s) keeps the test short; the
     # drip never finishes an image, so each slow request runs into it.
-    running.env.update(ARTNEX_FETCH_CONNECT_TIMEOUT="2", ARTNEX_FETCH_READ_TIMEOUT="4")
+    running.env.update(ARTNEX_FETCH_CONNECT_TIMEOUT="2", ARTNEX_FETCH_READ_TIMEOUT="6")
     running.start()
     try:
         running.wait_until_serving()
