@@ -15,7 +15,7 @@ from .models import Account, ApiKey, ApiKeyQuerySet, Plan
 
 @admin.register(Plan)
 class PlanAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug", "daily_quota", "monthly_price_cents", "is_default"]
+    list_display = ["name", "slug", "daily_quota", "max_in_flight", "monthly_price_cents", "is_default"]
     prepopulated_fields = {"slug": ["name"]}
 
 
