@@ -10,7 +10,7 @@ from pathlib import Path
 
 from artnex import local_setup
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 def load_settings(var_dir: Path, **extra: str) -> subprocess.CompletedProcess[str]:
