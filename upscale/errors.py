@@ -133,9 +133,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> JsonResponse |
     if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
         error: ApiError = InvalidApiKey()
     elif isinstance(exc, exceptions.UnsupportedMediaType):
-        error = InvalidRequest("Content-Type must be application/json.")
+        error = InvalidRequest("Content-Type must be application/json or multipart/form-data.")
     elif isinstance(exc, exceptions.ParseError):
-        error = InvalidRequest("The request body is not valid JSON.")
+        error = InvalidRequest("The request body could not be parsed: malformed JSON or multipart data.")
     elif isinstance(exc, RequestDataTooBig):
         error = ImageTooLarge("The request body is larger than the service accepts.")
     elif isinstance(exc, exceptions.APIException):
