@@ -51,3 +51,11 @@ def test_attempts_listed_for_the_owner_only(client, v1, make_customer, receiver)
     assert request_id in page and "HTTP 500" in page
     client.force_login(other.account.user)
     assert request_id not in client.get(PAGE).content.decode()
+
+
+def test_admin_lists_deliveries_read_only(client, v1, customer, receiver, admin_user) -> None:
+    v1.post({"image": data_uri(image_bytes()), "webhook_url": receiver.url}, customer.key)
+    client.force_login(admin_user)
+    listing = client.get("/admin/upscale/webhookdelivery/")
+    assert listing.status_code == 200 and b"delivered" in listing.content.lower()
+    assert client.get("/admin/upscale/webhookdelivery/add/").status_code == 403
