@@ -8,15 +8,17 @@ from typing import Any
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from .ids import attach, new_request_id
+from artnex.ids import attach
+
+from .ids import new_request_id
 
 
 class ApiView(APIView):
-    api_request_id: str
+    request_id: str
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
-        self.api_request_id = new_request_id()
-        attach(request, self.api_request_id)
+        self.request_id = new_request_id()
+        attach(request, self.request_id)
         # Kept on the Django request too, where the 500 handler finds it.
-        attach(request._request, self.api_request_id)
+        attach(request._request, self.request_id)
         super().initial(request, *args, **kwargs)

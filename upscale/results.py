@@ -9,8 +9,10 @@ from typing import Any
 from django.conf import settings
 from django.urls import reverse
 
-from . import errors, storage
+from artnex import errors
+
 from .models import UpscaleRequest
+from .serializers import UpscaleResultSerializer
 
 Status = UpscaleRequest.Status
 
@@ -31,19 +33,7 @@ def status_url(row: UpscaleRequest, base_url: str) -> str:
 
 def success_body(row: UpscaleRequest, base_url: str) -> dict[str, Any]:
     """The contract's 200 body, with the documented additions."""
-    assert row.expires_at is not None
-    return {
-        "success": True,
-        "image_url": storage.result_url(row.request_id, row.result_file, row.expires_at, base_url),
-        "request_id": row.request_id,
-        "credits_used": row.credits_charged,
-        "expires_at": iso(row.expires_at),
-        "width": row.output_width,
-        "height": row.output_height,
-        "scale": row.scale,
-        "model": row.model,
-        "output_format": _format_name(row.output_format),
-    }
+    return dict(UpscaleResultSerializer(row, context={"base_url": base_url}).data)
 
 
 def status_body(row: UpscaleRequest, base_url: str) -> dict[str, Any]:
@@ -53,28 +43,23 @@ def status_body(row: UpscaleRequest, base_url: str) -> dict[str, Any]:
     if row.status == Status.FAILED:
         failure = failure_error(row)
         return {**errors.error_body(failure.code, failure.message, row.request_id), **common}
-    if row.status == Status.SUCCEEDED:
-        if row.purged_at is not None:
-            # Deleted by the customer or past its 24 hours: the request is still theirs to see.
-            return {"success": True, **common, "image_url": None, "result_deleted_at": iso(row.purged_at),
-                    "credits_used": row.credits_charged, "expires_at": iso(row.expires_at),
-                    "width": row.output_width, "height": row.output_height, "scale": row.scale, "model": row.model,
-                    "output_format": _format_name(row.output_format)}
+    if row.status != Status.SUCCEEDED:
+        return {"success": True, **common}
+    if row.purged_at is None:
         return {**success_body(row, base_url), **common}
-    return {"success": True, **common}
+    # Deleted by the customer or past its 24 hours: the request is still theirs to see.
+    return {**_success_fields(row), **common, "image_url": None, "result_deleted_at": iso(row.purged_at)}
 
 
-# Errors the worker records, as the client sees them (the recorded message may be internal).
-_FAILURES: dict[str, type[errors.ApiError]] = {
-    "upscale_timeout": errors.UpscaleTimeout,
-    "service_unavailable": errors.ServiceUnavailable,
-    "processing_failed": errors.ProcessingFailed,
-}
+def _success_fields(row: UpscaleRequest) -> dict[str, Any]:
+    return {"success": True, "credits_used": row.credits_charged, "expires_at": iso(row.expires_at),
+            "width": row.output_width, "height": row.output_height, "scale": row.scale, "model": row.model,
+            "output_format": row.output_format.lower()}
 
 
 def failure_error(row: UpscaleRequest) -> errors.ApiError:
-    return _FAILURES.get(row.error_code, errors.ProcessingFailed)()
+    """The contract error a failed request answers (the recorded message may be internal)."""
+    # Imported when called: services → lifecycle → webhooks → this module at import time.
+    from .services import FAILURE_ERRORS
 
-
-def _format_name(fmt: str) -> str | None:
-    return {"JPEG": "jpeg", "PNG": "png", "WEBP": "webp"}.get(fmt.upper()) if fmt else None
+    return FAILURE_ERRORS.get(row.error_code, errors.ProcessingFailed)()

@@ -1,28 +1,25 @@
-"""Reading a POST /v1/upscale body, JSON or multipart, into what a submission needs."""
+"""What the API reads besides the JSON fields: multipart bodies (text fields and an uploaded
+file) made into the same shape as a JSON body, ``Prefer: respond-async``, and the image bytes."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
 from typing import Any
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
+from django.http import QueryDict
 
-from . import intake, options
-from .errors import ImageTooLarge, InvalidImageFormat, InvalidRequest, InvalidScale, MissingImage
-from .webhooks import transport
+from artnex.errors import ImageTooLarge, InvalidRequest, MissingImage
 
+from . import intake
 
-@dataclass(frozen=True)
-class UpscaleInput:
-    image: Any  # the JSON string (URL or data URI), or an uploaded file
-    scale: float | None  # None when width or height decides it
-    width: int | None
-    height: int | None
-    model: str
-    output_format: str | None
-    respond_async: bool
-    webhook_url: str
+# Multipart framing around an upload: the body may exceed the image limit by this much.
+MULTIPART_OVERHEAD = 64 * 1024
+# Multipart fields arrive as text: a plain decimal number is the only text that is a number.
+_NUMBER_TEXT = re.compile(r"[0-9]{1,6}(\.[0-9]{1,6})?")
+_NUMERIC_FIELDS = ("scale", "width", "height")
+_TRUE_TEXT, _FALSE_TEXT = {"true", "1", "yes"}, {"false", "0", "no"}
 
 
 def prefers_async(prefer_header: str) -> bool:
@@ -31,43 +28,34 @@ def prefers_async(prefer_header: str) -> bool:
     return "respond-async" in tokens
 
 
-def parse(body: Any, *, multipart: bool, prefer_async: bool) -> UpscaleInput:
-    """Every check that needs no I/O, in the order the contract's errors are documented."""
-    if not isinstance(body, dict):
-        raise InvalidRequest("The request body must be a JSON object.")
-    if multipart and not body:
-        raise InvalidRequest("The multipart body holds no fields: send the file in 'image'.")
-
-    def field(name: str) -> Any:
-        value = body.get(name)
-        return options.number_from_text(value) if multipart and name in {"scale", "width", "height"} else value
-
-    width = options.parse_dimension(field("width"), "width")
-    height = options.parse_dimension(field("height"), "height")
-    sized = width is not None or height is not None
-    if sized and "scale" in body:
-        raise InvalidScale("Give scale, or width or height, not both.")
-    scale = None if sized else intake.parse_scale(field("scale") if "scale" in body else settings.ARTNEX_DEFAULT_SCALE)
-    respond_async = prefer_async
-    if body.get("async") is not None:
-        respond_async = options.parse_flag(body.get("async"), "async", from_text=multipart)
-    return UpscaleInput(
-        image=body.get("image"), scale=scale, width=width, height=height,
-        model=options.parse_model(body.get("model")),
-        output_format=options.parse_output_format(body.get("output_format")),
-        respond_async=respond_async, webhook_url=_webhook_url(body.get("webhook_url")),
-    )
-
-
-def _webhook_url(value: Any) -> str:
-    if value is None or value == "":
-        return ""
-    if not isinstance(value, str) or len(value) > 2048:
-        raise options.InvalidWebhookUrl()
+def check_multipart_size(content_length: str | None) -> None:
+    """Refuse an oversized upload before Django spools it to disk."""
     try:
-        return transport.check_url(value.strip())
-    except transport.DeliveryError as exc:
-        raise options.InvalidWebhookUrl(f"webhook_url refused: {exc}.") from exc
+        length = int(content_length or 0)
+    except ValueError:
+        return
+    if length > settings.ARTNEX_MAX_INPUT_BYTES + MULTIPART_OVERHEAD:
+        raise ImageTooLarge("The request body is larger than the service accepts.")
+
+
+def as_json_body(data: QueryDict | dict[str, Any]) -> dict[str, Any]:
+    """A multipart body as the JSON body it stands for: '2.5' is 2.5, 'true' is true.
+
+    Text that is not a number or a boolean stays text, so the serializer refuses it with the
+    same error as in JSON.
+    """
+    if not data:
+        raise InvalidRequest("The multipart body holds no fields: send the file in 'image'.")
+    body: dict[str, Any] = {key: data.get(key) for key in data}
+    for name in _NUMERIC_FIELDS:
+        value = body.get(name)
+        if isinstance(value, str) and _NUMBER_TEXT.fullmatch(value.strip()):
+            number = float(value)
+            body[name] = int(number) if number.is_integer() and "." not in value else number
+    flag = body.get("async")
+    if isinstance(flag, str) and flag.strip().lower() in _TRUE_TEXT | _FALSE_TEXT:
+        body["async"] = flag.strip().lower() in _TRUE_TEXT
+    return body
 
 
 def read_source(image: Any) -> intake.ImageSource:
@@ -79,13 +67,12 @@ def read_source(image: Any) -> intake.ImageSource:
 
 def _read_upload(upload: UploadedFile) -> bytes:
     limit = settings.ARTNEX_MAX_INPUT_BYTES
+    too_large = ImageTooLarge(f"The image is larger than {limit / (1024 * 1024):g} MB.")
     if upload.size is not None and upload.size > limit:
-        raise ImageTooLarge(f"The image is larger than {limit / (1024 * 1024):g} MB.")
+        raise too_large
     data = upload.read(limit + 1)
     if len(data) > limit:
-        raise ImageTooLarge(f"The image is larger than {limit / (1024 * 1024):g} MB.")
+        raise too_large
     if not data:
         raise MissingImage("The uploaded image file is empty.")
-    if not isinstance(data, bytes):
-        raise InvalidImageFormat("The uploaded image could not be read.")
-    return data
+    return bytes(data)

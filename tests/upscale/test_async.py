@@ -9,7 +9,7 @@ from PIL import Image
 
 from billing import ledger
 from tests.images import data_uri, image_bytes
-from upscale import engine, views
+from upscale import engine, services
 from upscale.models import UpscaleRequest
 
 from .conftest import path_of
@@ -22,7 +22,7 @@ IMAGE = data_uri(image_bytes("PNG", (24, 16)))
 def no_worker(monkeypatch):
     """The queue accepts the task but no worker takes it: the request stays queued."""
     queued: list[str] = []
-    monkeypatch.setattr(views.process_upscale, "delay", queued.append)
+    monkeypatch.setattr(services.process_upscale, "delay", queued.append)
     return queued
 
 

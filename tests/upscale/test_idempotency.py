@@ -12,7 +12,7 @@ from django.utils import timezone
 from billing import ledger
 from billing.models import LedgerEntry
 from tests.images import data_uri, image_bytes
-from upscale import views
+from upscale import services
 from upscale.idempotency import store
 from upscale.idempotency.models import IdempotencyRecord
 from upscale.models import UpscaleRequest
@@ -68,7 +68,7 @@ def test_an_uncharged_error_is_not_kept(v1, make_customer) -> None:
 
 
 def test_async_answer_is_replayed(v1, customer, monkeypatch) -> None:
-    monkeypatch.setattr(views.process_upscale, "delay", lambda request_id: None)
+    monkeypatch.setattr(services.process_upscale, "delay", lambda request_id: None)
     body = {**BODY, "async": True}
     first = v1.post(body, customer.key, **{"Idempotency-Key": "job-1"})
     second = v1.post(body, customer.key, **{"Idempotency-Key": "job-1"})

@@ -36,7 +36,7 @@ def test_unknown_model_is_400_and_free(v1, customer, model) -> None:
     assert customer.refresh().credits == 1000
 
 
-@pytest.mark.parametrize(("fmt", "pil"), [("png", "PNG"), ("webp", "WEBP"), ("JPEG", "JPEG")])
+@pytest.mark.parametrize(("fmt", "pil"), [("png", "PNG"), ("webp", "WEBP"), ("jpeg", "JPEG")])
 def test_output_format(v1, client, customer, fmt, pil) -> None:
     response = v1.post({"image": data_uri(image_bytes("JPEG"), "image/jpeg"), "output_format": fmt}, customer.key)
     assert response.status_code == 200, response.content
@@ -44,7 +44,7 @@ def test_output_format(v1, client, customer, fmt, pil) -> None:
     assert result_image(client, response.json()).format == pil
 
 
-@pytest.mark.parametrize("fmt", ["gif", "tiff", 3, True])
+@pytest.mark.parametrize("fmt", ["gif", "tiff", "JPEG", 3, True])
 def test_unknown_output_format(v1, customer, fmt) -> None:
     response = v1.post({"image": data_uri(image_bytes()), "output_format": fmt}, customer.key)
     assert_error(response, 400, "invalid_output_format")

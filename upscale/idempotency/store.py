@@ -16,7 +16,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from upscale.errors import ApiError
+from artnex.errors import IdempotencyConflict, InvalidRequest
 
 from .models import IdempotencyRecord
 
@@ -24,17 +24,6 @@ WINDOW = timedelta(hours=24)
 MAX_KEY_LENGTH = 255
 # Answer headers worth replaying; the rate-limit ones describe the original moment.
 _REPLAYED_HEADERS = ("Location", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset")
-
-
-class IdempotencyConflict(ApiError):
-    status = 409
-    code = "idempotency_conflict"
-    default_message = "This Idempotency-Key was already used with a different request body."
-
-
-class InvalidIdempotencyKey(ApiError):
-    code = "invalid_request"
-    default_message = f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} printable ASCII characters."
 
 
 @dataclass(frozen=True)
@@ -46,7 +35,7 @@ class Replay:
 
 def check_key(key: str) -> str:
     if not 0 < len(key) <= MAX_KEY_LENGTH or not all(" " <= char <= "~" for char in key):
-        raise InvalidIdempotencyKey()
+        raise InvalidRequest(f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} printable ASCII characters.")
     return key
 
 

@@ -35,9 +35,17 @@ class Target:
 
 
 def prepare(row: UpscaleRequest, target: Target) -> WebhookDelivery:
-    """Record the webhook beside a new request (same transaction); nothing is sent yet."""
-    return WebhookDelivery.objects.create(request=row, account_id=row.account_id, url=target.url,
-                                          base_url=target.base_url, next_attempt_at=None)
+    """Record the webhook of a request just submitted; it is sent when the request finishes.
+
+    The worker may finish first (it starts once the row commits): then no transition found
+    this delivery to arm, so it is armed here. Arming is a conditional update, so when both
+    happen only one sends.
+    """
+    delivery = WebhookDelivery.objects.create(request=row, account_id=row.account_id, url=target.url,
+                                              base_url=target.base_url, next_attempt_at=None)
+    if UpscaleRequest.objects.get(pk=row.pk).is_terminal:
+        arm(row.request_id)
+    return delivery
 
 
 def arm(request_id: str) -> None:
@@ -90,7 +98,7 @@ def attempt(delivery: WebhookDelivery) -> WebhookAttempt:
     status: int | None = None
     error = ""
     try:
-        status = transport.post(delivery.url, body, headers, timeout=settings.ARTNEX_WEBHOOK_TIMEOUT_SECONDS).status
+        status = transport.post(delivery.url, body, headers, timeout=settings.ARTNEX_WEBHOOK_TIMEOUT_SECONDS)
         if not 200 <= status < 300:
             error = f"answered HTTP {status}"
     except transport.DeliveryError as exc:

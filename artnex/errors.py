@@ -51,7 +51,8 @@ class ImageTooLarge(ApiError):
 
 class InvalidScale(ApiError):
     code = "invalid_scale"
-    default_message = "scale must be a number between 1 and 4"
+    # The API words it with the configured range (upscale.serializers); this is the fallback.
+    default_message = "scale must be a number in the supported range"
 
 
 class InvalidRequest(ApiError):
@@ -110,6 +111,50 @@ class InternalError(ApiError):
     default_message = "An unexpected error occurred. No credits were charged."
 
 
+class MethodNotAllowed(ApiError):
+    status = 405
+    code = "method_not_allowed"
+    default_message = "This endpoint does not answer that HTTP method."
+
+
+class InvalidModel(ApiError):
+    code = "invalid_model"
+    default_message = "model must be one of the engine's model names."
+
+
+class InvalidOutputFormat(ApiError):
+    code = "invalid_output_format"
+    default_message = "output_format must be one of: jpeg, png, webp."
+
+
+class InvalidWebhookUrl(ApiError):
+    code = "invalid_webhook_url"
+    default_message = "webhook_url must be a public https:// URL."
+
+
+class IdempotencyConflict(ApiError):
+    status = 409
+    code = "idempotency_conflict"
+    default_message = "This Idempotency-Key was already used with a different request."
+
+
+class RequestInProgress(ApiError):
+    status = 409
+    code = "request_in_progress"
+    default_message = "The request is still running; delete its result once it has finished."
+
+
+def error_classes() -> list[type[ApiError]]:
+    """Every contract error, for the OpenAPI schema and its test (subclasses of subclasses too)."""
+    found: list[type[ApiError]] = []
+    pending = list(ApiError.__subclasses__())
+    while pending:
+        cls = pending.pop(0)
+        found.append(cls)
+        pending += cls.__subclasses__()
+    return found
+
+
 def error_body(code: str, message: str, request_id: str | None) -> dict[str, Any]:
     return {"success": False, "error": {"code": code, "message": message}, "request_id": request_id}
 
@@ -132,6 +177,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> JsonResponse |
         return error_response(exc, request_id)
     if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
         error: ApiError = InvalidApiKey()
+    elif isinstance(exc, exceptions.MethodNotAllowed):
+        error = MethodNotAllowed(str(exc.detail))
     elif isinstance(exc, exceptions.UnsupportedMediaType):
         error = InvalidRequest("Content-Type must be application/json or multipart/form-data.")
     elif isinstance(exc, exceptions.ParseError):
