@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, cast
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -31,6 +31,19 @@ _REQUEST_HEADERS = [
                      description="respond-async: answer 202 at once, as \"async\": true does."),
 ]
 
+# A real 8x8 PNG: an example a client (or the schema fuzzer) can send as it is.
+EXAMPLE_IMAGE = ("data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAgAAAAICAIAAABLbSncAAAAGUlEQVR42mNkYGhQYGDARCwMCgxYweC"
+                 "UAABobwJednxjlwAAAABJRU5ErkJggg==")
+_EXAMPLES = [
+    OpenApiExample("An image URL", value={"image": "https://example.com/product-photo.jpg", "scale": 4},
+                   request_only=True, media_type="application/json"),
+    OpenApiExample("A data URI", value={"image": EXAMPLE_IMAGE, "scale": 2}, request_only=True,
+                   media_type="application/json"),
+    OpenApiExample("Async, by width, as WebP", value={"image": EXAMPLE_IMAGE, "width": 24, "output_format": "webp",
+                                                       "async": True},
+                   request_only=True, media_type="application/json"),
+]
+
 
 class UpscaleView(ApiView):
     parser_classes = [JSONParser, MultiPartParser]
@@ -54,6 +67,7 @@ class UpscaleView(ApiView):
             ),
         },
         parameters=[*_REQUEST_HEADERS, *response_headers()],
+        examples=_EXAMPLES,
     )
     def post(self, request: Request) -> Response:
         api_key = cast(ApiKey, request.auth)  # ApiKeyAuthentication is the only way past IsAuthenticated
