@@ -5,6 +5,8 @@ hold the two together."""
 
 from __future__ import annotations
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from artnex.openapi import ErrorDetailSerializer
@@ -58,9 +60,14 @@ class AccountSerializer(serializers.Serializer):
     quota = QuotaSerializer(help_text="Today's use of the daily quota.")
 
 
+@extend_schema_field(OpenApiTypes.BINARY)
+class UploadField(serializers.FileField):
+    """A file part (DRF's FileField is documented as a URL, which a response would hold)."""
+
+
 class UpscaleUploadSerializer(UpscaleInputSerializer):
     """multipart/form-data: the same fields as text parts, the image as a file part."""
 
     # Documents the file part; parsing goes through UpscaleInputSerializer, which takes both.
-    image = serializers.FileField(  # type: ignore[assignment]
+    image = UploadField(  # type: ignore[assignment]
         help_text="The image file (JPEG, PNG or WebP, decided by the bytes).")
