@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from rest_framework.request import Request
+from django.http import HttpRequest, HttpResponseBase
 from rest_framework.views import APIView
 
-from artnex.ids import attach
+from artnex.ids import attach, bound
 
 from .ids import new_request_id
 
@@ -16,9 +16,10 @@ from .ids import new_request_id
 class ApiView(APIView):
     request_id: str
 
-    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        # Kept on the Django request, where the error handlers find it, and bound for the log
+        # lines and the task this request queues.
         self.request_id = new_request_id()
         attach(request, self.request_id)
-        # Kept on the Django request too, where the 500 handler finds it.
-        attach(request._request, self.request_id)
-        super().initial(request, *args, **kwargs)
+        with bound(self.request_id):
+            return super().dispatch(request, *args, **kwargs)
