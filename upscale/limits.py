@@ -20,7 +20,7 @@ from django_ratelimit.core import is_ratelimited
 from accounts.models import ApiKey
 from artnex.errors import ApiError, RateLimitExceeded
 
-from . import intake
+from . import intake, submission
 from .quota import quota_exceeded, quota_state
 
 BURST_GROUP = "upscale-burst"
@@ -40,12 +40,13 @@ def check(request: HttpRequest, api_key: ApiKey) -> None:
         raise RateLimitExceeded("Too many requests in a short time: slow down.", headers={"Retry-After": "60"})
 
 
-def read_image_counting_failures(request: HttpRequest, image: str) -> intake.ImageSource:
-    """:func:`upscale.intake.read_image`, with a failed download weighing on the burst limit."""
+def read_image_counting_failures(request: HttpRequest, image: Any) -> intake.ImageSource:
+    """:func:`upscale.submission.read_source` (a URL, a data URI or an upload), with a failed
+    download weighing on the burst limit."""
     try:
-        return intake.read_image(image)
+        return submission.read_source(image)
     except ApiError:
-        if image.strip()[:4].lower() == "http":
+        if isinstance(image, str) and image.strip()[:4].lower() == "http":
             for _ in range(settings.ARTNEX_FAILED_FETCH_BURST_WEIGHT):
                 # django-ratelimit adds one per call and keeps its cache key private.
                 is_ratelimited(request, group=BURST_GROUP, key=burst_key, rate=settings.ARTNEX_BURST_RATE,

@@ -19,12 +19,11 @@ from django.utils import timezone
 from accounts.models import Account, ApiKey
 from artnex import errors
 
-from . import engine, inspect, lifecycle, outcome, storage, waiting
+from . import inspect, lifecycle, options, outcome, storage, waiting
 from .ids import new_request_id
 from .intake import ImageSource
 from .models import UpscaleRequest
 from .quota import QuotaExhausted, quota_exceeded
-from .runtime import engine_config
 from .tasks import process_upscale
 
 log = logging.getLogger(__name__)
@@ -43,16 +42,22 @@ FAILURE_ERRORS: dict[str, type[errors.ApiError]] = {
 def submit(
     *, account: Account, api_key: ApiKey | None = None, source: ImageSource, scale: float,
     model: str | None = None, request_id: str | None = None, idempotency_key: str | None = None,
-    webhook_url: str | None = None, wait_seconds: float | None = None,
+    webhook_url: str | None = None, width: int | None = None, height: int | None = None,
+    output_format: str | None = None, wait_seconds: float | None = None,
 ) -> UpscaleRequest:
     """Check the image, charge the account and queue the upscale; returns the queued row.
 
     The quota is checked again under the account's lock (callers may check it earlier, before
     any download, to answer fast). The task is queued only once the row is committed.
+    A ``width`` or ``height`` replaces ``scale``: the scale that gives it, once the size is known.
     ``wait_seconds``: how long the caller will wait for the result (None: nobody waits, the
-    result is fetched later). A job not started within it is refunded instead of run.
+    result is polled or sent to the webhook later). A job not started within it is refunded
+    instead of run. A request with a webhook never gets a waiter's deadline: the webhook
+    receives its result whether or not the caller is still there.
     """
     info = inspect.inspect_image(source.data)
+    if width is not None or height is not None:
+        scale = options.scale_for(width, height, info.width, info.height)
     output_size = inspect.check_output(info, scale)
     model_name = resolve_model(model)
     request_id = request_id or new_request_id()
@@ -61,8 +66,9 @@ def submit(
         row, _ = lifecycle.create(
             request_id=request_id, account_id=account.pk, api_key=api_key, source=source, info=info,
             scale=scale, output_size=output_size, model=model_name, input_file=input_file,
-            idempotency_key=idempotency_key, webhook_url=webhook_url,
-            wait_deadline=None if wait_seconds is None else timezone.now() + timedelta(seconds=wait_seconds),
+            idempotency_key=idempotency_key, webhook_url=webhook_url, output_format=output_format or "",
+            wait_deadline=None if wait_seconds is None or webhook_url
+            else timezone.now() + timedelta(seconds=wait_seconds),
         )
     except QuotaExhausted as exc:
         storage.delete(input_file)
@@ -80,10 +86,7 @@ def submit(
 
 
 def resolve_model(name: str | None) -> str:
-    try:
-        return engine.resolve_model_name(name, engine_config())
-    except engine.EngineError as exc:
-        raise errors.InvalidRequest(str(exc)) from exc
+    return options.canonical_model(name)
 
 
 def task_limits(wait_s: float) -> tuple[int, int]:
@@ -114,10 +117,12 @@ def enqueue(request_id: str) -> None:
 
 def wait_for_result(request_id: str, gone: threading.Event | None = None) -> UpscaleRequest:
     """:func:`upscale.waiting.wait_for_result` until the request's deadline (or
-    ``ARTNEX_WAIT_SECONDS`` from now for a request submitted without one)."""
-    deadline = UpscaleRequest.objects.values_list("wait_deadline", flat=True).get(request_id=request_id)
+    ``ARTNEX_WAIT_SECONDS`` from now for a request submitted without one). A request with a
+    webhook is not given up when its client hangs up: :class:`upscale.waiting.ClientLeft`."""
+    deadline, webhook_url = UpscaleRequest.objects.values_list("wait_deadline", "webhook_url").get(
+        request_id=request_id)
     deadline = deadline or timezone.now() + timedelta(seconds=settings.ARTNEX_WAIT_SECONDS)
-    return waiting.wait_for_result(request_id, deadline, gone)
+    return waiting.wait_for_result(request_id, deadline, gone, give_up_when_gone=not webhook_url)
 
 
 def wait(request_id: str, gone: threading.Event | None = None) -> UpscaleRequest:

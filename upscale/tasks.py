@@ -52,9 +52,10 @@ def process_upscale(request_id: str) -> None:
         return
     row = UpscaleRequest.objects.get(request_id=request_id)
     try:
-        # A multi-picture JPEG (MPO) comes out as the JPEG it was accepted as.
+        # The format asked for, else the input's: a multi-picture JPEG (MPO) comes out as the
+        # JPEG it was accepted as.
         result = engine.upscale_bytes(storage.read(row.input_file), row.scale, config=engine_config(),
-                                      model=row.model, out_format=row.input_format,
+                                      model=row.model, out_format=row.output_format or row.input_format,
                                       progress=_still_wanted(request_id))
         name = _save_with_retries(storage.result_name(request_id, result.extension), result.data)
     except _Abandoned:

@@ -32,9 +32,16 @@ def _read(request_id: str) -> UpscaleRequest:
     return row
 
 
-def wait_for_result(request_id: str, deadline: datetime, gone: threading.Event | None = None) -> UpscaleRequest:
+class ClientLeft(Exception):
+    """The client hung up while its request, which has a webhook, was still running: the wait
+    ends, the request does not (the webhook and ``GET /v1/upscale/{id}`` carry its result)."""
+
+
+def wait_for_result(request_id: str, deadline: datetime, gone: threading.Event | None = None, *,
+                    give_up_when_gone: bool = True) -> UpscaleRequest:
     """Poll the row until it is terminal. Past ``deadline``, or once ``gone`` is set (the
     client disconnected), give the request up: failed and refunded unless already handed out.
+    With ``give_up_when_gone`` False, a disconnect raises :class:`ClientLeft` instead.
 
     Polling starts fast (small images finish in well under a second) and backs off to keep
     the database quiet during long jobs.
@@ -46,6 +53,8 @@ def wait_for_result(request_id: str, deadline: datetime, gone: threading.Event |
         if row.is_terminal:
             return row
         remaining = (deadline - timezone.now()).total_seconds()
+        if pause.is_set() and not give_up_when_gone:
+            raise ClientLeft(request_id)
         if pause.is_set() or remaining <= 0:
             reason = "the client disconnected" if pause.is_set() else "no worker finished the request in time"
             give_up(request_id, FailureCode.UPSCALE_TIMEOUT, reason)

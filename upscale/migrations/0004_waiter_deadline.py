@@ -2,7 +2,7 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-    dependencies = [("upscale", "0002_request_room_for_async")]
+    dependencies = [("upscale", "0003_async_webhooks_idempotency")]
     operations = [
         migrations.AddField(
             model_name="upscalerequest", name="wait_deadline", field=models.DateTimeField(blank=True, null=True),
