@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-from typing import cast
+from django.contrib import admin
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
 
-from django import forms
-from django.contrib import admin, messages
-from django.contrib.admin import helpers
-from django.contrib.auth.models import User
-from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
-from django.template.response import TemplateResponse
-
-from billing import ledger
+from artnex.admin_actions import GuardedActionsMixin
 
 from . import keys
 from .models import Account, ApiKey, ApiKeyQuerySet, Plan
@@ -20,7 +15,9 @@ from .models import Account, ApiKey, ApiKeyQuerySet, Plan
 
 @admin.register(Plan)
 class PlanAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug", "daily_quota", "monthly_price_cents", "is_default"]
+    list_display = ["name", "slug", "daily_quota", "monthly_price_cents", "monthly_credits", "is_default",
+                    "stripe_price_id"]
+    readonly_fields = ["stripe_product_id", "stripe_price_id"]
     prepopulated_fields = {"slug": ["name"]}
 
 
@@ -35,45 +32,27 @@ class ApiKeyInline(admin.TabularInline):
     readonly_fields = _API_KEY_FIELDS
 
 
-class GrantCreditsForm(forms.Form):
-    amount = forms.IntegerField(help_text="Credits to add (negative to take back).")
-    reason = forms.CharField(max_length=255)
-
-
 @admin.register(Account)
 class AccountAdmin(admin.ModelAdmin):
     list_display = ["__str__", "plan", "credits", "daily_quota", "created_at"]
     list_filter = ["plan"]
     search_fields = ["user__email", "user__username"]
-    readonly_fields = ["credits", "created_at"]
+    readonly_fields = ["credits", "grant_credits", "created_at"]
     autocomplete_fields = ["user"]
     inlines = [ApiKeyInline]
-    actions = ["grant_credits"]
 
-    @admin.action(description="Grant credits (writes a ledger row)")
-    def grant_credits(self, request: HttpRequest, queryset: QuerySet[Account]) -> HttpResponse | None:
-        form = GrantCreditsForm(request.POST if "apply" in request.POST else None)
-        if form.is_valid():
-            done = 0
-            for account in queryset:
-                try:
-                    ledger.grant(account.pk, form.cleaned_data["amount"], form.cleaned_data["reason"],
-                                 created_by=cast(User, request.user))  # admin actions need a staff login
-                    done += 1
-                except (ledger.InsufficientCredits, ValueError) as exc:
-                    self.message_user(request, f"{account}: {exc}", messages.ERROR)
-            self.message_user(request, f"Granted {form.cleaned_data['amount']} credits to {done} account(s).")
-            return None
-        context = {
-            **self.admin_site.each_context(request), "title": "Grant credits", "form": form,
-            "accounts": queryset, "opts": self.model._meta,
-            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-        }
-        return TemplateResponse(request, "admin/accounts/grant_credits.html", context)
+    @admin.display(description="Grant credits")
+    def grant_credits(self, account: Account) -> str:
+        # Credits move through one path, the ledger's grant form (billing admin); linked by
+        # URL name so that accounts does not import billing.
+        if account.pk is None:
+            return "-"
+        url = reverse("admin:billing_ledgerentry_grant")
+        return format_html('<a href="{}?account={}">Grant or take back credits</a>', url, account.pk)
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(admin.ModelAdmin):
+class ApiKeyAdmin(GuardedActionsMixin, admin.ModelAdmin):
     list_display = ["prefix", "name", "account", "created_at", "last_used_at", "revoked_at"]
     list_filter = [("revoked_at", admin.EmptyFieldListFilter)]
     search_fields = ["prefix", "name", "account__user__email"]
@@ -83,7 +62,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # keys are created by create_customer or the customer; the plain key is shown once
 
-    @admin.action(description="Revoke selected keys")
+    @admin.action(description="Revoke selected keys", permissions=["change"])
     def revoke_keys(self, request: HttpRequest, queryset: ApiKeyQuerySet) -> None:
         for api_key in queryset.active():
             keys.revoke(api_key)

@@ -7,6 +7,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.health, name="health"),
     path("admin/", admin.site.urls),
+    path("billing/", include("billing.urls")),
     path("", include("upscale.urls")),
 ]
 
