@@ -38,8 +38,7 @@ def fake_stripe_server() -> Iterator[FakeStripe]:
 @pytest.fixture
 def fake_stripe(fake_stripe_server: FakeStripe, settings: Any, monkeypatch: pytest.MonkeyPatch) -> FakeStripe:
     """Payments configured, and the stripe library's base address on the local fake."""
-    fake_stripe_server.calls.clear()
-    fake_stripe_server.fail_next = 0
+    fake_stripe_server.reset()
     settings.STRIPE_SECRET_KEY = "sk_test_artnex"
     settings.STRIPE_PUBLISHABLE_KEY = "pk_test_artnex"
     settings.STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET

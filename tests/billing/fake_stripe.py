@@ -34,6 +34,11 @@ class FakeStripe:
     fail_next: int = 0  # answer the next N calls with Stripe's 400 card/invalid-request error
     _ids: count = field(default_factory=lambda: count(1))
 
+    def reset(self) -> None:
+        for table in (self.calls, self.customers, self.products, self.prices, self.sessions, self.idempotent):
+            table.clear()
+        self.fail_next = 0
+
     def new_id(self, prefix: str) -> str:
         return f"{prefix}_test{next(self._ids):06d}"
 

@@ -47,7 +47,8 @@ def test_pack_checkout_grants_its_credits_once(webhooks: Webhooks, customer, str
     again = webhooks.deliver(evt)
     assert again.status_code == 200 and again.json()["duplicate"] is True
     # Another event about the same session (async confirmation) pays out nothing more either.
-    webhooks.deliver(event("checkout.session.async_payment_succeeded", session_object(row, stripe_customer.customer_id)))
+    confirmed = session_object(row, stripe_customer.customer_id)
+    webhooks.deliver(event("checkout.session.async_payment_succeeded", confirmed))
     assert balance_and_rows(customer) == (6_000, 2)
     assert StripeEvent.objects.count() == 2
 
