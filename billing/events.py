@@ -32,7 +32,8 @@ Handler = Callable[[Obj, datetime], str]
 def checkout_completed(session: Obj, event_at: datetime) -> str:
     """A pack's credits, or the start of a plan. Also ``async_payment_succeeded``: a bank
     debit completes the session unpaid and confirms the payment later."""
-    checkout = Checkout.objects.select_for_update().select_related("pack", "plan", "account").filter(
+    # of=self: PostgreSQL cannot lock the nullable side of the outer joins to pack and plan.
+    checkout = Checkout.objects.select_for_update(of=("self",)).select_related("pack", "plan", "account").filter(
         session_id=session["id"]).first()
     if checkout is None:
         return "ignored: not a Checkout Session created by this installation"

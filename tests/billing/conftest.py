@@ -7,7 +7,7 @@ import hashlib
 import hmac
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from itertools import count
 from typing import Any
 
@@ -93,9 +93,18 @@ def pro(db: None) -> Plan:
 
 
 @pytest.fixture
-def pack(db: None) -> CreditPack:
-    return CreditPack.objects.create(slug="five-k", name="5,000 credits", credits=5_000, price_cents=2_000,
-                                     stripe_price_id="price_five_k")
+def pack_factory(db: None) -> Callable[[], CreditPack]:
+    def make() -> CreditPack:
+        pack, _ = CreditPack.objects.get_or_create(slug="five-k", defaults={
+            "name": "5,000 credits", "credits": 5_000, "price_cents": 2_000, "stripe_price_id": "price_five_k"})
+        return pack
+
+    return make
+
+
+@pytest.fixture
+def pack(pack_factory: Callable[[], CreditPack]) -> CreditPack:
+    return pack_factory()
 
 
 @pytest.fixture
