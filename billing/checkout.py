@@ -6,7 +6,6 @@ never from a customer reaching the success page.
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.db import transaction
 
 from accounts.models import Account, Plan
@@ -63,7 +62,3 @@ def start(account: Account, *, pack: CreditPack | None = None, plan: Plan | None
     Checkout.objects.create(session_id=session_id, account=account, pack=pack, plan=plan, credits=credits,
                             amount_cents=amount)
     return url
-
-
-def currency() -> str:
-    return str(settings.ARTNEX_CURRENCY)

@@ -43,7 +43,10 @@ def checkout_completed(session: Obj, event_at: datetime) -> str:
         outcome = _pay_pack(checkout, session)
     else:
         assert checkout.plan is not None
-        outcome = subscriptions.apply(account=checkout.account, subscription_id=get_id(session.get("subscription")),
+        subscription_id = get_id(session.get("subscription"))
+        if not subscription_id:
+            return "ignored: a plan checkout without a subscription"
+        outcome = subscriptions.apply(account=checkout.account, subscription_id=subscription_id,
                                       plan=checkout.plan, status=None, event_at=event_at)
     if checkout.status != Checkout.Status.COMPLETED:
         checkout.status, checkout.completed_at = Checkout.Status.COMPLETED, timezone.now()
