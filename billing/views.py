@@ -21,7 +21,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import Account, Plan
 
-from . import checkout, stripe_api, webhooks
+from . import checkout, stripe_api, subscriptions, webhooks
 from .models import Checkout, CreditPack, CreditShortfall, StripeCustomer, Subscription
 
 log = logging.getLogger(__name__)
@@ -50,12 +50,17 @@ def overview(request: HttpRequest) -> HttpResponse:
     })
 
 
+def _live_subscription(account: Account) -> Subscription | None:
+    return Subscription.objects.filter(account=account, status__in=subscriptions.KEEPS_PLAN).first()
+
+
 @login_required
 @require_GET
 def buy(request: HttpRequest) -> HttpResponse:
     account = _account(request)
     return render(request, "billing/buy.html", {
         "account": account, "payments_configured": stripe_api.configured(),
+        "subscription": _live_subscription(account),
         "packs": CreditPack.objects.filter(active=True, price_cents__gt=0),
         "plans": Plan.objects.filter(monthly_price_cents__gt=0).order_by("monthly_price_cents"),
     })
@@ -72,6 +77,10 @@ def start_checkout(request: HttpRequest, kind: str, slug: str) -> HttpResponse:
         return HttpResponseRedirect(reverse("billing:buy"))
     pack = get_object_or_404(CreditPack, slug=slug, active=True) if kind == "pack" else None
     plan = get_object_or_404(Plan, slug=slug, monthly_price_cents__gt=0) if kind == "plan" else None
+    if plan is not None and _live_subscription(account) is not None:
+        # A second Checkout would start a second subscription, billed alongside the first.
+        messages.error(request, "You already have a subscription: change or cancel it in Stripe's billing portal.")
+        return HttpResponseRedirect(reverse("billing:overview"))
     try:
         url = checkout.start(account, pack=pack, plan=plan,
                              success_url=request.build_absolute_uri(reverse("billing:success")),

@@ -8,9 +8,10 @@ from typing import Any
 import pytest
 from django.conf import settings
 from django.test import Client
+from django.utils import timezone
 
 from billing import ledger
-from billing.models import Checkout, StripeCustomer
+from billing.models import Checkout, StripeCustomer, Subscription
 
 from .conftest import Webhooks, checkout_row, event, session_object
 from .fake_stripe import FakeStripe
@@ -163,3 +164,17 @@ def test_ledger_history_is_paginated(signed_in: Client, customer: Any) -> None:
     first = signed_in.get("/billing/").content.decode()
     assert "gift 59" in first and "gift 5<" not in first and "Page 1 of 2" in first
     assert "gift 5<" in signed_in.get("/billing/?page=2").content.decode()
+
+
+def test_a_subscriber_changes_plan_in_the_portal_not_a_second_checkout(signed_in: Client, customer, pro,
+                                                                      fake_stripe: FakeStripe) -> None:
+    business = type(pro).objects.get(slug="business")
+    business.stripe_price_id = "price_business"
+    business.save()
+    Subscription.objects.create(subscription_id="sub_live", account=customer.account, plan=pro, status="active",
+                                last_event_at=timezone.now())
+    text = signed_in.get("/billing/buy/").content.decode()
+    assert "/billing/buy/plan/business/" not in text and "You have a subscription" in text
+    answer = signed_in.post("/billing/buy/plan/business/")
+    assert answer.status_code == 302 and answer["Location"] == "/billing/"
+    assert fake_stripe.posted("/v1/checkout/sessions") == []
