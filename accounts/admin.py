@@ -1,11 +1,13 @@
-"""Django admin for customers, plans and API keys."""
+"""Django admin for customers, plans and API keys.
+
+Money and onboarding actions (grant credits, add an account with its starting grant) are
+added by billing's admin, which extends :class:`AccountAdmin`: accounts knows nothing of billing.
+"""
 
 from __future__ import annotations
 
 from django.contrib import admin
 from django.http import HttpRequest
-from django.urls import reverse
-from django.utils.html import format_html
 
 from artnex.admin_actions import GuardedActionsMixin
 
@@ -37,18 +39,9 @@ class AccountAdmin(admin.ModelAdmin):
     list_display = ["__str__", "plan", "credits", "daily_quota", "created_at"]
     list_filter = ["plan"]
     search_fields = ["user__email", "user__username"]
-    readonly_fields = ["credits", "grant_credits", "created_at"]
+    readonly_fields = ["credits", "created_at"]
     autocomplete_fields = ["user"]
     inlines = [ApiKeyInline]
-
-    @admin.display(description="Grant credits")
-    def grant_credits(self, account: Account) -> str:
-        # Credits move through one path, the ledger's grant form (billing admin); linked by
-        # URL name so that accounts does not import billing.
-        if account.pk is None:
-            return "-"
-        url = reverse("admin:billing_ledgerentry_grant")
-        return format_html('<a href="{}?account={}">Grant or take back credits</a>', url, account.pk)
 
 
 @admin.register(ApiKey)

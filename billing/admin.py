@@ -19,7 +19,10 @@ from django.utils import timezone
 from accounts.models import Account
 from artnex.admin_actions import GuardedActionsMixin
 
-from . import ledger
+from . import (
+    account_admin,  # noqa: F401 - registers the account admin with its money side
+    ledger,
+)
 from .models import (
     Checkout,
     CreditPack,

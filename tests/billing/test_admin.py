@@ -37,6 +37,9 @@ def test_view_only_staff_cannot_grant(viewer: Client, customer) -> None:
     assert viewer.get("/admin/billing/ledgerentry/").status_code == 200
     assert GRANT.encode() not in viewer.get("/admin/billing/ledgerentry/").content
     assert viewer.get(GRANT).status_code == 403
+    account_page = viewer.get(f"/admin/accounts/account/{customer.account.pk}/change/")
+    assert account_page.status_code == 200 and GRANT.encode() not in account_page.content
+    assert b"grant_credits" not in viewer.get("/admin/accounts/account/").content
     answer = viewer.post(GRANT, {"account": customer.account.pk, "amount": "1000000", "reason": "me"})
     assert answer.status_code == 403 and customer.refresh().credits == 1_000
 
