@@ -69,13 +69,16 @@ def refund(request_id: str, reason: str) -> LedgerEntry | None:
                        reference_id=request_id, reason=reason)
 
 
-def grant(account_id: int, amount: int, reason: str, created_by: User | None = None) -> LedgerEntry:
-    """An operator's grant (negative: take back, never below 0). The one path admin uses."""
+def grant(account_id: int, amount: int, reason: str, created_by: User | None = None, *,
+          opening: bool = False) -> LedgerEntry:
+    """An operator's grant (negative: take back, never below 0), the one path admin uses; or,
+    with ``opening``, an account's starting credits, which reference the account: once each."""
     if amount == 0:
         raise ValueError("a grant of 0 credits changes nothing")
+    reference = (Ref.ACCOUNT_OPENING, str(account_id)) if opening else (Ref.ADMIN_GRANT, "")
     with transaction.atomic():
         return _append(_lock(account_id), Kind.GRANT, amount, reason=reason, created_by=created_by,
-                       reference_kind=Ref.ADMIN_GRANT)
+                       reference_kind=reference[0], reference_id=reference[1])
 
 
 def credit_once(account_id: int, amount: int, kind: str, reference_kind: str, reference_id: str,

@@ -23,6 +23,7 @@ class LedgerEntry(models.Model):
         NONE = "", "None"
         UPSCALE_REQUEST = "upscale_request", "Upscale request"
         ADMIN_GRANT = "admin_grant", "Admin grant"
+        ACCOUNT_OPENING = "account_opening", "Account opening (starting credits)"
         STRIPE_CHECKOUT = "stripe_checkout", "Stripe Checkout Session"
         STRIPE_INVOICE = "stripe_invoice", "Stripe invoice (monthly plan credits)"
         STRIPE_REFUND = "stripe_refund", "Stripe charge refund"

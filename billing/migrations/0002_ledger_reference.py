@@ -31,7 +31,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='ledgerentry',
             name='reference_kind',
-            field=models.CharField(blank=True, choices=[('', 'None'), ('upscale_request', 'Upscale request'), ('admin_grant', 'Admin grant'), ('stripe_checkout', 'Stripe Checkout Session'), ('stripe_invoice', 'Stripe invoice (monthly plan credits)'), ('stripe_refund', 'Stripe charge refund')], max_length=24),
+            field=models.CharField(blank=True, choices=[('', 'None'), ('upscale_request', 'Upscale request'), ('admin_grant', 'Admin grant'), ('account_opening', 'Account opening (starting credits)'), ('stripe_checkout', 'Stripe Checkout Session'), ('stripe_invoice', 'Stripe invoice (monthly plan credits)'), ('stripe_refund', 'Stripe charge refund')], max_length=24),
         ),
         migrations.AlterField(
             model_name='ledgerentry',

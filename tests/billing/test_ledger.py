@@ -70,3 +70,14 @@ def test_grant_is_an_admin_grant(customer) -> None:
     with pytest.raises(ledger.InsufficientCredits):
         ledger.grant(customer.account.pk, -10_000, reason="too much")
     assert customer.refresh().credits == 810
+
+
+def test_starting_credits_reference_the_account_once(db, settings) -> None:
+    from billing.onboarding import open_account
+
+    settings.ARTNEX_SIGNUP_CREDITS = 300
+    account = open_account("new@example.com")
+    entry = account.ledger.get()
+    assert (entry.kind, entry.reference_kind, entry.reference_id) == (Kind.GRANT, Ref.ACCOUNT_OPENING, str(account.pk))
+    with pytest.raises(IntegrityError):
+        ledger.grant(account.pk, 300, reason="sign-up grant", opening=True)
