@@ -20,6 +20,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import Account, Plan
+from artnex.errors import error_body
 
 from . import checkout, stripe_api, subscriptions, webhooks
 from .models import Checkout, CreditPack, CreditShortfall, StripeCustomer, Subscription
@@ -135,6 +136,6 @@ def stripe_webhook(request: HttpRequest) -> HttpResponse:
     try:
         received = webhooks.receive(request.body, request.headers.get("Stripe-Signature", ""))
     except webhooks.BadWebhook as exc:
-        return JsonResponse({"success": False, "error": {"code": "invalid_webhook", "message": str(exc)}},
-                            status=400)
+        # The API's error shape; not an ApiError class: Stripe, not an API client, reads it.
+        return JsonResponse(error_body("invalid_webhook", str(exc), None), status=400)
     return JsonResponse({"success": True, "duplicate": received.duplicate, "outcome": received.outcome})
