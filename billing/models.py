@@ -37,6 +37,16 @@ class LedgerEntry(models.Model):
     # once and refunded once, a Checkout Session or an invoice pays out once, whatever retries.
     reference_kind = models.CharField(max_length=24, choices=Reference.choices, blank=True)
     reference_id = models.CharField(max_length=255, blank=True, db_index=True)
+    # Derived by the database from the reference, for the code and tests that look up a
+    # request's rows by its id (``filter(request_id=...)``); never written.
+    request_id = models.GeneratedField(
+        expression=models.Case(
+            models.When(reference_kind="upscale_request", then=models.F("reference_id")),
+            default=models.Value(""),
+        ),
+        output_field=models.CharField(max_length=255),
+        db_persist=True,
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -55,11 +65,6 @@ class LedgerEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.amount:+d} ({self.account})"
-
-    @property
-    def request_id(self) -> str:
-        """The upscale request this row charges or refunds ("" for other rows)."""
-        return self.reference_id if self.reference_kind == self.Reference.UPSCALE_REQUEST else ""
 
 
 class CreditPack(models.Model):

@@ -22,6 +22,10 @@ def test_charge_and_refund_reference_the_upscale_request(customer) -> None:
     assert refunded is not None and refunded.amount == 100 and refunded.request_id == "req_ups_1"
     assert ledger.refund("req_ups_1", reason="again") is None
     assert ledger.refund("req_ups_unknown", reason="never charged") is None
+    # request_id is derived by the database: lookups by it keep working.
+    assert set(LedgerEntry.objects.filter(request_id="req_ups_1").values_list("kind", flat=True)) == {
+        "charge", "refund"}
+    assert not LedgerEntry.objects.filter(request_id="req_ups_1", kind="grant").exists()
     assert customer.refresh().credits == 1_000 == ledger.ledger_balance(customer.account.pk)
 
 

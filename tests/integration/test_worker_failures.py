@@ -34,7 +34,7 @@ def test_missing_weights_fail_the_request_and_refund(worker, make_customer) -> N
 
     assert (row.status, row.error_code, row.credits_charged) == ("failed", "processing_failed", 0)
     assert ABSENT_MODEL in row.error_message
-    kinds = sorted(LedgerEntry.objects.filter(reference_id=request_id).values_list("kind", flat=True))
+    kinds = sorted(LedgerEntry.objects.filter(request_id=request_id).values_list("kind", flat=True))
     assert kinds == ["charge", "refund"]
     assert customer.refresh().credits == 1000 == ledger.ledger_balance(customer.account.pk)
     assert not storage.exists(input_file)  # the worker cleans up its input even when it fails

@@ -17,7 +17,7 @@ BODY = {"image": data_uri(image_bytes())}
 def assert_refunded(customer, request_id: str) -> None:
     assert customer.refresh().credits == 1000
     assert ledger.ledger_balance(customer.account.pk) == 1000
-    kinds = sorted(LedgerEntry.objects.filter(reference_id=request_id).values_list("kind", flat=True))
+    kinds = sorted(LedgerEntry.objects.filter(request_id=request_id).values_list("kind", flat=True))
     assert kinds == ["charge", "refund"]
 
 

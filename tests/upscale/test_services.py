@@ -92,5 +92,5 @@ def test_transitions_happen_once(customer, monkeypatch) -> None:
     assert not lifecycle.fail(row.request_id, FailureCode.PROCESSING_FAILED, "again")  # refunded once
     assert not lifecycle.succeed(row.request_id, result_file="x", output_format="PNG", output_bytes=1, width=1,
                                  height=1, model="m")
-    kinds = sorted(LedgerEntry.objects.filter(reference_id=row.request_id).values_list("kind", flat=True))
+    kinds = sorted(LedgerEntry.objects.filter(request_id=row.request_id).values_list("kind", flat=True))
     assert kinds == ["charge", "refund"] and customer.refresh().credits == 1000
