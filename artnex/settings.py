@@ -249,6 +249,16 @@ CELERY_BEAT_SCHEDULE = {
     "fail-stale-requests": {"task": "upscale.tasks.fail_stale", "schedule": 5 * 60.0},
 }
 
+# --- Async API, webhooks, idempotency (issue 11) ---------------------------------------
+# Webhook deliveries: a 2xx answer within the time-out delivers; otherwise retried after
+# base x 4^(n-1) seconds (30 s, 2 min, 8 min, 32 min, 2 h, 8.5 h), then given up.
+ARTNEX_WEBHOOK_TIMEOUT_SECONDS = env.float("ARTNEX_WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+ARTNEX_WEBHOOK_MAX_ATTEMPTS = env.int("ARTNEX_WEBHOOK_MAX_ATTEMPTS", default=7)
+ARTNEX_WEBHOOK_RETRY_BASE_SECONDS = env.int("ARTNEX_WEBHOOK_RETRY_BASE_SECONDS", default=30)
+CELERY_BEAT_SCHEDULE["retry-webhooks"] = {"task": "upscale.webhooks.retry_due", "schedule": 20.0}
+CELERY_BEAT_SCHEDULE["purge-idempotency-keys"] = {"task": "upscale.idempotency.purge_expired",
+                                                  "schedule": 3600.0}
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
