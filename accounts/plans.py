@@ -27,6 +27,6 @@ def seed_plans(plan_model: Any) -> None:
 
 
 def _in_flight_default(plan_model: Any, slug: str) -> dict[str, int]:
-    # Migration 0002's historical Plan predates the field (0003 sets it on existing plans).
+    # Migration 0002's historical Plan predates the field (0004 sets it on existing plans).
     fields = {field.name for field in plan_model._meta.get_fields()}
     return {"max_in_flight": IN_FLIGHT_LIMITS[slug]} if "max_in_flight" in fields else {}

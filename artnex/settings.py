@@ -207,6 +207,17 @@ ARTNEX_PUBLIC_URL = env.str("ARTNEX_PUBLIC_URL", default="")  # e.g. https://api
 # The engine reads its own settings (ARTNEX_MODEL_DIR, ARTNEX_DEFAULT_MODEL, ARTNEX_DEVICE,
 # ARTNEX_PRECISION, ARTNEX_TILE, ...) from the environment: see upscale/engine/config.py.
 
+# --- Billing (Stripe) -----------------------------------------------------------------
+# Without these the product runs as before: the buy page says payments are not configured
+# and admins grant credits by hand. Both keys are needed to sell (the webhook credits the
+# payment); the publishable key is only shown to pages that embed Stripe.js.
+STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
+STRIPE_PUBLISHABLE_KEY = env.str("STRIPE_PUBLISHABLE_KEY", default="")
+STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
+# The stripe library's own base address; tests point it at a local server (stripe-mock works too).
+STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="https://api.stripe.com")
+ARTNEX_CURRENCY = env.str("ARTNEX_CURRENCY", default="usd").lower()
+
 # --- Celery ---------------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):

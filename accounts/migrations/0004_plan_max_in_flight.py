@@ -10,7 +10,7 @@ def set_limits(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("accounts", "0002_seed_plans")]
+    dependencies = [("accounts", "0003_plan_billing_fields")]
     operations = [
         migrations.AddField(
             model_name="plan",
