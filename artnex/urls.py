@@ -11,6 +11,7 @@ urlpatterns = [
     path("healthz", views.health, name="health"),
     path("admin/", admin.site.urls),
     path("v1/openapi.json", SpectacularJSONAPIView.as_view(), name="openapi"),
+    path("billing/", include("billing.urls")),
     path("", include("upscale.urls")),
 ]
 
