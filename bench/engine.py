@@ -157,7 +157,7 @@ def memory_check(model: str, size: int) -> dict[str, object]:
     buf = io.BytesIO()
     sample(512).resize((size, size), Image.Resampling.BICUBIC).save(buf, format="PNG")
     t = time.perf_counter()
-    result = upscale_bytes(buf.getvalue(), 4, config=cfg, model=model, out_format="PNG")
+    result = upscale_bytes(buf.getvalue(), 4, config=cfg, model=model, output_format="png")
     return {
         "model": model,
         "input": f"{size}x{size}",

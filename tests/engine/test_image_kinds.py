@@ -331,3 +331,11 @@ def test_alpha_mode_from_env() -> None:
     assert EngineConfig.from_env({}).alpha == "network"
     with pytest.raises(EngineError, match="alpha"):
         EngineConfig.from_env({"ARTNEX_ALPHA": "bicubic"})
+
+
+def test_out_format_is_still_accepted(config: EngineConfig) -> None:
+    """The worker task passed `out_format` before `output_format` existed; both name one thing."""
+    assert run(encode(rgb(), "PNG"), config, out_format="JPEG").format == "JPEG"
+    assert run(encode(rgb(), "PNG"), config, output_format="webp", out_format="webp").format == "WEBP"
+    with pytest.raises(EngineError, match="disagree"):
+        run(encode(rgb(), "PNG"), config, output_format="png", out_format="jpeg")

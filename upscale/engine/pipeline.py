@@ -185,6 +185,7 @@ def upscale_bytes(
     output_format: str | None = None,
     tile: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    out_format: str | None = None,
 ) -> UpscaleResult:
     """Decode, upscale and re-encode one customer image (the engine's single entry point).
 
@@ -192,9 +193,12 @@ def upscale_bytes(
     Transparency asked for as JPEG is flattened onto white: the customer chose a format without
     alpha, and white is what viewers show behind transparent pixels. Following a JPEG input never
     meets alpha. WebP beyond 16383 pixels a side is written as PNG (UpscaleResult.format says so).
+    out_format is the earlier name of output_format, still accepted from existing callers.
     """
     config = config or default_config()
-    requested = _output_format(output_format)
+    if output_format is not None and out_format is not None and output_format != out_format:
+        raise EngineError(f"output_format {output_format!r} and out_format {out_format!r} disagree")
+    requested = _output_format(output_format if output_format is not None else out_format)
     with stage("decode"):
         decoded = imageio.decode(data)
     out = upscale_image(decoded.image, scale, config=config, model=model, tile=tile, progress=progress)
