@@ -44,3 +44,41 @@ def test_format_option_overrides_the_extension(tmp_path: Path) -> None:
         assert out.format == "JPEG" and out.mode == "RGB"  # alpha flattened on white
     with pytest.raises(CommandError):
         call_command("upscale", str(src), str(dst), "--format", "gif")
+
+
+def test_command_line_run_ends_without_teardown_after_writing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """From the command line the process ends with os._exit(0), after the file and the message."""
+    from upscale.management.commands import upscale as command
+
+    class Exited(Exception):
+        pass
+
+    def fake_exit(code: int) -> None:
+        # The output must be complete by the time the process would vanish.
+        with Image.open(dst) as out:
+            assert out.size == (96, 64)
+        raise Exited(code)
+
+    src = tmp_path / "in.png"
+    crop("chelsea.png", (0, 0, 48, 32)).save(src)
+    dst = tmp_path / "out.png"
+    monkeypatch.setattr(command.os, "_exit", fake_exit)
+    with pytest.raises(Exited) as exited:
+        command.Command().run_from_argv(
+            ["manage.py", "upscale", str(src), str(dst), "--scale", "2", "--model", "realesr-animevideov3"]
+        )
+    assert exited.value.args == (0,)
+    assert f"{dst}: 96x64 PNG" in capsys.readouterr().out
+
+
+def test_command_line_errors_exit_normally(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from upscale.management.commands import upscale as command
+
+    monkeypatch.setattr(command.os, "_exit", lambda code: pytest.fail("os._exit after an error"))
+    with pytest.raises(SystemExit) as exited:
+        command.Command().run_from_argv(
+            ["manage.py", "upscale", str(tmp_path / "missing.png"), str(tmp_path / "o.png")]
+        )
+    assert exited.value.code == 1

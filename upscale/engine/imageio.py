@@ -29,6 +29,8 @@ EXIF_PIXEL_DIMENSIONS = (0xA002, 0xA003)
 EXIF_ORIENTATION = 0x0112
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 PNG_COLOUR_GRAY_ALPHA, PNG_COLOUR_RGB, PNG_COLOUR_RGBA = 4, 2, 6
+# zlib strategy for Pillow's PNG writer (its compress_type option).
+PNG_ZLIB_RLE = zlib.Z_RLE
 # ICC header bytes 16-19: the colour space of the pixels the profile describes.
 ICC_GRAY, ICC_RGB = b"GRAY", b"RGB "
 
@@ -350,8 +352,11 @@ def encode(
     elif fmt == "WEBP":
         params.update(quality=95, method=4)
     else:
-        # Level 3 is within a few percent of level 6 in size on photos and several times faster.
-        params.update(compress_level=3)
+        # zlib's run-length strategy (Z_RLE) on PNG's per-row filters: on upscaled photos (smooth
+        # by construction) it wrote 6-11% smaller files than the default strategy at level 3 and
+        # encoded 1.3-1.6x faster (2048x2048 astronaut 3.57 MB in 0.33 s against 3.98 MB in
+        # 0.55 s; docs/performance.md). Lossless either way; the level hardly matters with Z_RLE.
+        params.update(compress_level=1, compress_type=PNG_ZLIB_RLE)
     buf = io.BytesIO()
     img.save(buf, format=fmt, **params)
     return buf.getvalue(), fmt

@@ -10,6 +10,7 @@ from pathlib import Path
 import torch
 from spandrel import ImageModelDescriptor, ModelLoader, UnsupportedModelError, canonicalize_state_dict
 
+from .allocator import tune_glibc_malloc
 from .config import EngineConfig
 from .device import RRDBNET, SRVGG, Placement, configure_threads, resolve_device, resolve_precision
 from .errors import EngineError
@@ -66,6 +67,8 @@ def get_model(spec: ModelSpec, config: EngineConfig, precision: str | None = Non
         if hit is not None:
             return hit
         configure_threads(config.threads)
+        if not device.startswith("cuda"):
+            tune_glibc_malloc()
         path = ensure_weights(spec, config.model_dir, config.allow_download)
         loaded = _load(spec, path, device, requested)
         _cache[key] = loaded
