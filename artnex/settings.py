@@ -13,9 +13,14 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from artnex.envfiles import file_aware_env
+from artnex.production import ProductionValues, refusals
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-env = environ.Env()
+# Every setting X may instead come from the file named by X_FILE (Docker and Kubernetes
+# secrets), so secrets need not sit in the process environment.
+env = file_aware_env()
 # A local .env (written by `make install`, never committed) fills in what the environment lacks;
 # read into os.environ so that the engine, which does not import Django, sees it too.
 if (BASE_DIR / ".env").is_file():
@@ -42,7 +47,7 @@ def _development_secret_key() -> str:
 
 
 if IS_PRODUCTION:
-    SECRET_KEY = env.str("DJANGO_SECRET_KEY")
+    SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="")  # refused below when missing or weak
 else:
     SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="") or _development_secret_key()
 
@@ -114,7 +119,12 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # several web processes, CACHE_URL must point at Redis so that limits are shared.
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://artnex")}
 RATELIMIT_USE_CACHE = "default"
-SILENCED_SYSTEM_CHECKS = [] if "CACHE_URL" in env else ["django_ratelimit.W001"]
+# A local cache is fine for one process; production refuses it unless the operator opts out
+# (ARTNEX_ALLOW_LOCAL_CACHE=1), which is then the decision that silences the warning.
+_LOCAL_CACHE_ACCEPTED = "CACHE_URL" not in env and (
+    not IS_PRODUCTION or env.bool("ARTNEX_ALLOW_LOCAL_CACHE", default=False)
+)
+SILENCED_SYSTEM_CHECKS = ["django_ratelimit.W001"] if _LOCAL_CACHE_ACCEPTED else []
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -163,11 +173,46 @@ STORAGES = {
 # --- Security -------------------------------------------------------------------------
 SESSION_COOKIE_SECURE = IS_PRODUCTION
 CSRF_COOKIE_SECURE = IS_PRODUCTION
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if IS_PRODUCTION else None
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 # Keyed hash for API keys: a leaked database alone does not reveal usable keys.
-ARTNEX_API_KEY_PEPPER = env.str("ARTNEX_API_KEY_PEPPER", default="") or SECRET_KEY
+# (Production requires its own pepper: see the production block.)
+_API_KEY_PEPPER = env.str("ARTNEX_API_KEY_PEPPER", default="")
+ARTNEX_API_KEY_PEPPER = _API_KEY_PEPPER or SECRET_KEY
+
+# --- Production -----------------------------------------------------------------------
+# ARTNEX_ENV=production refuses to start on settings that would expose customers or their
+# money (artnex/production.py lists the rules). HTTPS is enforced here by default; behind a
+# TLS-terminating proxy that already redirects and sends HSTS, the operator turns each off
+# explicitly, and only that choice's deploy check is silenced.
+if IS_PRODUCTION:
+    _cache_backend = CACHES["default"]["BACKEND"]
+    _refused = refusals(ProductionValues(
+        secret_key=SECRET_KEY, debug=DEBUG, allow_private_urls=env.bool("ARTNEX_ALLOW_PRIVATE_URLS", default=False),
+        api_key_pepper=_API_KEY_PEPPER, allowed_hosts=ALLOWED_HOSTS,
+        shared_cache="locmem" not in _cache_backend.lower() and "dummy" not in _cache_backend.lower(),
+        local_cache_opt_out=env.bool("ARTNEX_ALLOW_LOCAL_CACHE", default=False),
+    ))
+    if _refused:
+        raise ImproperlyConfigured("ARTNEX_ENV=production refuses to start:\n  - " + "\n  - ".join(_refused))
+    SECURE_SSL_REDIRECT = env.bool("ARTNEX_SSL_REDIRECT", default=True)
+    SECURE_HSTS_SECONDS = env.int("ARTNEX_HSTS_SECONDS", default=365 * 24 * 3600)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("ARTNEX_HSTS_INCLUDE_SUBDOMAINS", default=True)
+    SECURE_HSTS_PRELOAD = env.bool("ARTNEX_HSTS_PRELOAD", default=True)
+    # Probes and scrapers talk plain HTTP to the process itself, inside the private network.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+    SILENCED_SYSTEM_CHECKS += [
+        check for check, operator_chose in (
+            ("security.W008", not SECURE_SSL_REDIRECT),
+            ("security.W004", not SECURE_HSTS_SECONDS),
+            ("security.W005", SECURE_HSTS_SECONDS and not SECURE_HSTS_INCLUDE_SUBDOMAINS),
+            ("security.W021", SECURE_HSTS_SECONDS and not SECURE_HSTS_PRELOAD),
+        ) if operator_chose
+    ]
+# Only when the operator says a proxy sets it (e.g. X-Forwarded-Proto): trusting a header
+# that no proxy overwrites would let any client claim HTTPS.
+if _proxy_ssl_header := env.str("ARTNEX_PROXY_SSL_HEADER", default=""):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + _proxy_ssl_header.upper().replace("-", "_"), "https")
 
 # --- Django REST framework ------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -218,8 +263,6 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "store_processed": False,
         "polling_interval": 0.2,
     }
-else:
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_EAGER_PROPAGATES = False
 CELERY_TASK_IGNORE_RESULT = True  # the request row is the single source of truth
@@ -232,20 +275,64 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_WORKER_PROC_ALIVE_TIMEOUT = env.float("ARTNEX_WORKER_START_TIMEOUT", default=120.0)
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("ARTNEX_TASK_SOFT_TIME_LIMIT", default=int(ARTNEX_WAIT_SECONDS) + 60)
 CELERY_TASK_TIME_LIMIT = CELERY_TASK_SOFT_TIME_LIMIT + 30
-CELERY_TASK_DEFAULT_QUEUE = "upscale"
+# --- Celery queues and re-delivery -------------------------------------------------------
+# Upscales have their own queue, consumed by GPU workers one task at a time (concurrency 1,
+# prefetch 1): a worker takes a message only when it is free, so any free worker gets the next
+# request. Housekeeping (beat's purge and stale sweeps) goes to the default queue, consumed
+# beside beat, so it never waits behind long upscales.
+ARTNEX_UPSCALE_QUEUE = env.str("ARTNEX_UPSCALE_QUEUE", default="upscale")
+CELERY_TASK_DEFAULT_QUEUE = env.str("ARTNEX_HOUSEKEEPING_QUEUE", default="housekeeping")
+CELERY_TASK_ROUTES = {"upscale.tasks.process_upscale": {"queue": ARTNEX_UPSCALE_QUEUE}}
+# A worker that dies mid-task (kill -9, OOM, lost host) leaves its message unacknowledged: a
+# lost pool process is rejected back onto the queue at once; a lost host's message comes back
+# after the broker's visibility timeout. That timeout must outlast the longest task, or a
+# running upscale would be handed to a second worker.
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+ARTNEX_BROKER_VISIBILITY_TIMEOUT = env.int("ARTNEX_BROKER_VISIBILITY_TIMEOUT", default=CELERY_TASK_TIME_LIMIT + 60)
+if ARTNEX_BROKER_VISIBILITY_TIMEOUT <= CELERY_TASK_TIME_LIMIT:
+    raise ImproperlyConfigured("ARTNEX_BROKER_VISIBILITY_TIMEOUT must exceed the task time limit "
+                               f"({CELERY_TASK_TIME_LIMIT} s)")
+if not CELERY_BROKER_URL.startswith("filesystem://"):
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": ARTNEX_BROKER_VISIBILITY_TIMEOUT,
+        # A broker that does not answer fails fast: the API answers 503 rather than hang.
+        "socket_connect_timeout": 5, "socket_timeout": 10,
+    }
+# Bounded publishing: with the broker down, enqueueing gives up within seconds.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 1}
+CELERY_BROKER_CONNECTION_TIMEOUT = 5
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "purge-expired-results": {"task": "upscale.tasks.purge_expired", "schedule": 15 * 60.0},
     "fail-stale-requests": {"task": "upscale.tasks.fail_stale", "schedule": 5 * 60.0},
 }
 
+# --- Logs and metrics -----------------------------------------------------------------
+# Production logs one JSON object per line (ARTNEX_LOG_FORMAT=json|plain), for log shippers;
+# attributes a filter or `extra=` puts on a record (the request id) become fields of it.
+ARTNEX_LOG_FORMAT = env.str("ARTNEX_LOG_FORMAT", default="json" if IS_PRODUCTION else "plain")
+if ARTNEX_LOG_FORMAT not in {"json", "plain"}:
+    raise ImproperlyConfigured(f"ARTNEX_LOG_FORMAT must be json or plain, not {ARTNEX_LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s %(process)d",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+            "timestamp": False,
+        },
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": ARTNEX_LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
+# Celery workers keep this configuration instead of installing their own plain handlers.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# Counts every answer (first, so that its time includes every other middleware).
+MIDDLEWARE.insert(0, "artnex.metrics.MetricsMiddleware")
 
 if ARTNEX_ENV == "test":
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

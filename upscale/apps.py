@@ -6,4 +6,9 @@ class UpscaleConfig(AppConfig):
     verbose_name = "Upscaling"
 
     def ready(self) -> None:
-        from . import signals  # noqa: F401 - connects the receivers
+        from artnex import readiness
+
+        from . import metrics, signals  # noqa: F401 - connects the receivers
+        from .readiness import model_weights
+
+        readiness.register("model_weights", model_weights)

@@ -60,9 +60,12 @@ def create(
     return row, used
 
 
-def claim(request_id: str) -> bool:
+def claim(request_id: str, *, redelivered: bool = False) -> bool:
+    """Queued to processing. A re-delivered message also takes over a request its dead
+    worker left in processing (see upscale/redelivery.py for why that is safe)."""
+    states = [Status.QUEUED, Status.PROCESSING] if redelivered else [Status.QUEUED]
     return bool(
-        UpscaleRequest.objects.filter(request_id=request_id, status=Status.QUEUED)
+        UpscaleRequest.objects.filter(request_id=request_id, status__in=states)
         .update(status=Status.PROCESSING, started_at=timezone.now())
     )
 

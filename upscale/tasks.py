@@ -7,13 +7,13 @@ import logging
 import time
 from datetime import timedelta
 
-from celery import shared_task
+from celery import Task, current_app, shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from celery.signals import worker_process_init
 from django.conf import settings
 from django.utils import timezone
 
-from . import engine, lifecycle, storage
+from . import engine, lifecycle, metrics, redelivery, storage
 from .models import UpscaleRequest
 from .runtime import engine_config
 
@@ -24,7 +24,10 @@ _STORAGE_ATTEMPTS = 3
 
 @worker_process_init.connect
 def _load_model(**_: object) -> None:
-    """Load the default model once per worker process, before the first request."""
+    """Load the default model once per worker process, before the first request; a worker
+    that serves only housekeeping (beside beat) never runs a model and skips it."""
+    if settings.ARTNEX_UPSCALE_QUEUE not in current_app.amqp.queues.consume_from:
+        return
     try:
         engine.warm_up(engine_config())
     except engine.EngineError:
@@ -32,12 +35,20 @@ def _load_model(**_: object) -> None:
         log.exception("could not pre-load the default model")
 
 
-@shared_task(name="upscale.tasks.process_upscale", acks_late=True, ignore_result=True)
-def process_upscale(request_id: str) -> None:
-    if not lifecycle.claim(request_id):
+@shared_task(bind=True, name="upscale.tasks.process_upscale", acks_late=True, ignore_result=True)
+def process_upscale(self: Task, request_id: str) -> None:
+    redelivered = redelivery.is_redelivery(self.request)
+    if redelivered and not redelivery.may_run_again(request_id):
+        if lifecycle.fail(request_id, "processing_failed", "the worker processing this image stopped, twice"):
+            storage.delete(UpscaleRequest.objects.get(request_id=request_id).input_file)
+        return
+    if not lifecycle.claim(request_id, redelivered=redelivered):
         log.info("upscale %s is no longer queued; nothing to do", request_id)
         return
+    if redelivered:
+        log.warning("upscale %s re-delivered after its worker stopped; running it again", request_id)
     row = UpscaleRequest.objects.get(request_id=request_id)
+    started, outcome = time.monotonic(), "failed"
     try:
         result = engine.upscale_bytes(storage.read(row.input_file), row.scale, config=engine_config(),
                                       model=row.model)
@@ -52,8 +63,11 @@ def process_upscale(request_id: str) -> None:
         log.exception("upscale %s crashed", request_id)
         lifecycle.fail(request_id, "processing_failed", f"{type(exc).__name__}: {exc}")
         return
+    else:
+        outcome = "succeeded"
     finally:
         storage.delete(row.input_file)
+        metrics.UPSCALE_DURATION.labels(row.model, outcome).observe(time.monotonic() - started)
     if not lifecycle.succeed(request_id, result_file=name, output_format=result.format,
                              output_bytes=len(result.data), width=result.width, height=result.height,
                              model=result.model):
