@@ -11,7 +11,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import connection
 
@@ -54,7 +53,7 @@ def storage() -> str:
     # A lookup of a name that does not exist: a round trip that needs working credentials
     # (S3 answers 403 to bad ones, which django-storages raises) but writes nothing.
     default_storage.exists("readyz-probe")
-    return str(settings.STORAGES["default"]["BACKEND"]).rsplit(".", 1)[-1]
+    return type(getattr(default_storage, "_wrapped", default_storage)).__name__
 
 
 def run_all() -> list[Outcome]:

@@ -274,7 +274,7 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # on a busy CPU needs more than Celery's default 4 s for that.
 CELERY_WORKER_PROC_ALIVE_TIMEOUT = env.float("ARTNEX_WORKER_START_TIMEOUT", default=120.0)
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("ARTNEX_TASK_SOFT_TIME_LIMIT", default=int(ARTNEX_WAIT_SECONDS) + 60)
-CELERY_TASK_TIME_LIMIT = CELERY_TASK_SOFT_TIME_LIMIT + 30
+CELERY_TASK_TIME_LIMIT = env.int("ARTNEX_TASK_TIME_LIMIT", default=CELERY_TASK_SOFT_TIME_LIMIT + 30)
 # --- Celery queues and re-delivery -------------------------------------------------------
 # Upscales have their own queue, consumed by GPU workers one task at a time (concurrency 1,
 # prefetch 1): a worker takes a message only when it is free, so any free worker gets the next
@@ -297,6 +297,8 @@ if not CELERY_BROKER_URL.startswith("filesystem://"):
         "visibility_timeout": ARTNEX_BROKER_VISIBILITY_TIMEOUT,
         # A broker that does not answer fails fast: the API answers 503 rather than hang.
         "socket_connect_timeout": 5, "socket_timeout": 10,
+        # Sweep for messages of dead workers every 10 s (kombu's default scans every 100 s).
+        "unacked_restore_interval": 10, "unacked_restore_throttle": 1,
     }
 # Bounded publishing: with the broker down, enqueueing gives up within seconds.
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 1}

@@ -59,3 +59,20 @@ def test_probes_are_exempt_from_the_https_redirect(client, settings) -> None:
     assert client.get("/healthz").status_code == 200
     assert client.get("/metrics").status_code == 200
     assert client.get("/").status_code == 301
+
+
+def test_a_shared_cache_outage_answers_503_and_charges_nothing(api, customer, monkeypatch) -> None:
+    """With one Redis as cache and broker, its outage shows first in the rate-limit check."""
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    from tests.images import data_uri, image_bytes
+    from upscale import views
+
+    def down(*args, **kwargs):
+        raise RedisConnectionError("Error 111 connecting to redis:6379. Connection refused.")
+
+    monkeypatch.setattr(views, "is_ratelimited", down)
+    response = api.upscale({"image": data_uri(image_bytes("PNG", (8, 8)))}, key=customer.key)
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "service_unavailable"
+    assert customer.refresh().credits == 1000
