@@ -28,7 +28,10 @@ def commands(port: int, host: str) -> dict[str, list[str]]:
         "worker": [python, "-m", "celery", "-A", "artnex", "worker", "--queues", "upscale",
                    "--concurrency", os.environ.get("ARTNEX_WORKER_CONCURRENCY", "1"),
                    "--loglevel", "INFO", "--without-gossip", "--without-mingle"],
-        "beat": [python, "-m", "celery", "-A", "artnex", "beat", "--loglevel", "INFO"],
+        # Beat with its own housekeeping worker (purge, stale sweeps): never behind an upscale.
+        "beat": [python, "-m", "celery", "-A", "artnex", "worker", "--beat", "--queues", "housekeeping",
+                 "--concurrency", "1", "--hostname", "housekeeping@%h", "--loglevel", "INFO",
+                 "--without-gossip", "--without-mingle"],
     }
 
 
