@@ -251,6 +251,7 @@ ARTNEX_PUBLIC_URL = env.str("ARTNEX_PUBLIC_URL", default="")  # e.g. https://api
 # --- Celery ---------------------------------------------------------------------------
 _broker_dir = VAR_DIR / "broker"
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
+CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {}
 if CELERY_BROKER_URL.startswith("filesystem://"):
     # kombu's filesystem transport: a real broker between separate web and worker
     # processes with no server to run. One folder serves as both in and out queue.
@@ -292,7 +293,8 @@ ARTNEX_BROKER_VISIBILITY_TIMEOUT = env.int("ARTNEX_BROKER_VISIBILITY_TIMEOUT", d
 if ARTNEX_BROKER_VISIBILITY_TIMEOUT <= CELERY_TASK_TIME_LIMIT:
     raise ImproperlyConfigured("ARTNEX_BROKER_VISIBILITY_TIMEOUT must exceed the task time limit "
                                f"({CELERY_TASK_TIME_LIMIT} s)")
-if not CELERY_BROKER_URL.startswith("filesystem://"):
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # (RabbitMQ re-delivers a dead consumer's messages when its connection drops: no timeout.)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "visibility_timeout": ARTNEX_BROKER_VISIBILITY_TIMEOUT,
         # A broker that does not answer fails fast: the API answers 503 rather than hang.
