@@ -57,3 +57,29 @@ def test_an_image_that_kills_its_workers_is_given_up_after_two_deliveries(make_c
     cache.delete("upscale:deliveries:req_ups_poison")
     assert redelivery.may_run_again("req_ups_poison")  # the second delivery runs
     assert not redelivery.may_run_again("req_ups_poison")  # a third is refused
+
+
+@pytest.mark.django_db
+def test_only_a_redelivered_message_takes_over_a_request_left_processing(make_customer) -> None:
+    from accounts.models import ApiKey
+    from tests.images import image_bytes
+    from upscale import inspect, lifecycle, storage
+    from upscale.ids import new_request_id
+    from upscale.intake import ImageSource
+    from upscale.models import UpscaleRequest
+
+    customer = make_customer(credits=1000)
+    data = image_bytes("PNG", (16, 16))
+    info = inspect.inspect_image(data)
+    request_id = new_request_id()
+    lifecycle.create(
+        request_id=request_id, api_key=ApiKey.objects.get(account=customer.account), source=ImageSource(data, "data"),
+        info=info, scale=2.0, output_size=inspect.check_output(info, 2.0), model="realesr-animevideov3",
+        input_file=storage.save(storage.input_name(request_id), data),
+    )
+    assert lifecycle.claim(request_id)  # the first worker, which then dies
+    assert not lifecycle.claim(request_id)  # a duplicate first delivery never runs it twice
+    assert lifecycle.claim(request_id, redelivered=True)  # the broker's re-delivery takes it over
+    lifecycle.fail(request_id, "processing_failed", "test")
+    assert not lifecycle.claim(request_id, redelivered=True)  # a finished request stays finished
+    assert UpscaleRequest.objects.get(request_id=request_id).status == "failed"
