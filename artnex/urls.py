@@ -1,14 +1,18 @@
 from django.contrib import admin
 from django.urls import include, path
+from drf_spectacular.views import SpectacularJSONAPIView
 
-from . import health, metrics, views
+from upscale import pages
+
+from . import health, metrics
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", pages.home, name="home"),
     path("healthz", health.healthz, name="health"),
     path("readyz", health.readyz, name="ready"),
     path("metrics", metrics.metrics_view, name="metrics"),
     path("admin/", admin.site.urls),
+    path("v1/openapi.json", SpectacularJSONAPIView.as_view(), name="openapi"),
     path("", include("upscale.urls")),
 ]
 

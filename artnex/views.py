@@ -1,22 +1,14 @@
-"""Site-level pages: the landing page and the 404/500 handlers (health checks: artnex/health.py)."""
+"""Site-level answers: the 404/500 handlers (the landing page is upscale's; health checks are
+artnex/health.py)."""
 
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.views.decorators.http import require_GET
 from django.views.defaults import page_not_found
 from django.views.defaults import server_error as django_server_error
 
-from upscale.engine import list_models
-from upscale.errors import InternalError, NotFound, error_response
-from upscale.ids import attached
-from upscale.runtime import default_model
-
-
-@require_GET
-def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "home.html", {"default_model": default_model(), "models": list_models()})
+from .errors import InternalError, NotFound, error_response
+from .ids import attached
 
 
 def _is_api(request: HttpRequest) -> bool:

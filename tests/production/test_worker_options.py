@@ -73,7 +73,8 @@ def test_only_a_redelivered_message_takes_over_a_request_left_processing(make_cu
     info = inspect.inspect_image(data)
     request_id = new_request_id()
     lifecycle.create(
-        request_id=request_id, api_key=ApiKey.objects.get(account=customer.account), source=ImageSource(data, "data"),
+        request_id=request_id, account_id=customer.account.pk, api_key=ApiKey.objects.get(account=customer.account),
+        source=ImageSource(data, "data"),
         info=info, scale=2.0, output_size=inspect.check_output(info, 2.0), model="realesr-animevideov3",
         input_file=storage.save(storage.input_name(request_id), data),
     )
