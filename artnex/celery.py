@@ -15,4 +15,4 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 add_gpu_option(app)
 app.autodiscover_tasks()
 
-from artnex import worker_metrics  # noqa: E402, F401 - connects the worker's metrics server
+from artnex import logcontext, worker_metrics  # noqa: E402, F401 - connect their Celery signals

@@ -6,12 +6,16 @@ the project-wide error handlers, which must not import any app to find it.
 
 from __future__ import annotations
 
+from artnex import logcontext
+
 _REQUEST_ATTRIBUTE = "artnex_request_id"
 
 
 def attach(request: object, request_id: str) -> None:
-    """Keep the id on a request object, where the error handlers read it back."""
+    """Keep the id on a request object, where the error handlers read it back, and on the
+    log lines of this request (and of the tasks it queues)."""
     setattr(request, _REQUEST_ATTRIBUTE, request_id)
+    logcontext.bind(request_id)
 
 
 def attached(request: object) -> str | None:

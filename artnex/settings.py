@@ -334,7 +334,9 @@ LOGGING = {
             "timestamp": False,
         },
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": ARTNEX_LOG_FORMAT}},
+    "filters": {"request_id": {"()": "artnex.logcontext.RequestIdFilter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": ARTNEX_LOG_FORMAT,
+                             "filters": ["request_id"]}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
 # Celery workers keep this configuration instead of installing their own plain handlers.

@@ -48,7 +48,7 @@ def process_upscale(self: Task, request_id: str) -> None:
         return
     if redelivered:
         log.warning("upscale %s re-delivered after its worker stopped; running it again", request_id)
-    log.info("upscale %s started", request_id, extra={"request_id": request_id})
+    log.info("upscale %s started", request_id)  # the request id field comes from the message header
     row = UpscaleRequest.objects.get(request_id=request_id)
     started, outcome = time.monotonic(), "failed"
     try:

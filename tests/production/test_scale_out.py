@@ -212,9 +212,12 @@ def test_requests_reach_both_worker_hosts_and_results_land_on_s3(cluster, make_c
     answers = _submit_all(cluster.url, customer.key, images)
     assert [answer.status for answer in answers] == [200] * 4, [answer.body[:300] for answer in answers]
 
-    # Any free worker takes a request: with four at once, each host served some.
+    # Any free worker takes a request: with four at once, each host served some. The worker's
+    # JSON log names each request by the id the API gave it (carried in the task message).
     for worker in cluster.workers:
         assert _started(worker.text()), f"{worker.name} took no request:\n{worker.tail()}"
+    started = [request_id for worker in cluster.workers for request_id in _started(worker.text())]
+    assert sorted(started) == sorted(answer.json()["request_id"] for answer in answers)
     for answer, image in zip(answers, images, strict=True):
         body = answer.json()
         link = urlsplit(body["image_url"])
