@@ -34,7 +34,7 @@ class PinGpu(bootsteps.StartStopStep):
 
     def start(self, parent: Any) -> None:
         if self.pinned is not None:
-            log.warning("worker pinned to GPU %s (CUDA_VISIBLE_DEVICES=%s)", self.pinned, self.pinned)
+            log.info("worker pinned to GPU %s (CUDA_VISIBLE_DEVICES=%s)", self.pinned, self.pinned)
 
 
 def add_gpu_option(app: Celery) -> None:

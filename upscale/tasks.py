@@ -75,6 +75,9 @@ def process_upscale(self: Task, request_id: str) -> None:
                              model=result.model):
         # The waiter gave up (and refunded) before we finished: the result is not delivered.
         storage.delete(name)
+        return
+    log.info("upscaled %dx%d -> %dx%d with %s", row.input_width, row.input_height, result.width, result.height,
+             result.model)
 
 
 def _save_with_retries(name: str, data: bytes) -> str:

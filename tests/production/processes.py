@@ -1,28 +1,37 @@
-"""The product's processes, started with the commands the Procfile (and so the compose file
-and the images) runs, each with its own environment and log."""
+"""The product's processes, started with the Procfile's own command lines (which the compose
+file runs too), each with its own environment and log."""
 
 from __future__ import annotations
 
 import os
 import signal
 import subprocess
+import sys
 import time
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
-from artnex import stack
+from honcho.environ import parse_procfile
 
 REPO = Path(__file__).resolve().parents[2]
 # Guards against a hung start, not measurements: a healthy process is far quicker.
 START_BOUND_S = 180.0
 
 
-def command(name: str, port: int = 8000) -> list[str]:
-    """The argv of one process type of the Procfile."""
-    return stack.commands(port, "127.0.0.1")[name]
+def procfile() -> dict[str, str]:
+    return dict(parse_procfile((REPO / "Procfile").read_text()).processes)
+
+
+def command(name: str) -> list[str]:
+    """One process type of the Procfile, run by a shell as honcho runs it."""
+    return ["sh", "-c", procfile()[name]]
+
+
+def path_with_venv(env: dict[str, str]) -> str:
+    """The Procfile names gunicorn and celery: the ones of this virtual environment."""
+    return f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
 
 
 @dataclass

@@ -1,35 +1,44 @@
-"""The compose file runs the same process commands as ``make run`` (the Procfile), which the
-scale-out tests execute for real; no container engine runs here, so that is what is checked."""
+"""The images and the compose file run the Procfile's own lines (through honcho, as `make run`
+does), which the scale-out tests execute for real; no container engine runs here, so that is
+what is checked."""
 
 from __future__ import annotations
 
-import sys
+import json
+import re
 from pathlib import Path
 
 import yaml
 
-from artnex import stack
+from tests.production.processes import procfile
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 
 
-def procfile_command(name: str) -> list[str]:
-    argv = stack.commands(8000, "0.0.0.0")[name]
-    return ["python" if part == sys.executable else part for part in argv]
+def honcho(name: str) -> list[str]:
+    return ["honcho", "start", "--no-colour", "--no-prefix", name]
 
 
-def test_compose_services_run_the_procfile_commands(monkeypatch) -> None:
-    monkeypatch.setenv("ARTNEX_WAIT_SECONDS", "300")  # the production wait (tests shorten it)
+def test_compose_services_run_procfile_processes() -> None:
     services = yaml.safe_load((DEPLOY / "compose.yaml").read_text())["services"]
-    assert services["web"]["command"] == procfile_command("web")
-    assert services["beat"]["command"] == procfile_command("beat")
-    # A GPU worker is the Procfile's worker, pinned to its GPU.
-    assert services["worker"]["command"] == [*procfile_command("worker"), "--gpu", "0"]
+    for name in ("web", "worker", "beat"):
+        assert name in procfile()
+        assert services[name]["command"] == honcho(name)
+    assert services["worker"]["environment"]["ARTNEX_GPU"] == "0"
+    assert services["web"]["environment"]["HOST"] == "0.0.0.0"
     assert {"postgres", "redis", "minio"} <= set(services)
 
 
+def test_the_procfile_has_one_beat_that_serves_the_housekeeping_queue() -> None:
+    beat = procfile()["beat"]
+    assert "--beat" in beat and "--queues housekeeping" in beat
+    assert "--queues upscale" in procfile()["worker"] and "--beat" not in procfile()["worker"]
+
+
 def test_images_default_to_production_and_the_right_device() -> None:
-    for name, device in (("Dockerfile", "cpu"), ("Dockerfile.cuda", "cuda")):
+    for name, device, process in (("Dockerfile", "cpu", "web"), ("Dockerfile.cuda", "cuda", "worker")):
         text = (DEPLOY / name).read_text()
         assert "ARTNEX_ENV=production" in text and f"ARTNEX_DEVICE={device}" in text
-        assert "PROMETHEUS_MULTIPROC_DIR=" in text
+        assert "PROMETHEUS_MULTIPROC_DIR=" in text and "Procfile" in text
+        cmd = re.search(r"^CMD (.+)$", text, re.MULTILINE)
+        assert cmd and json.loads(cmd.group(1)) == honcho(process)

@@ -80,6 +80,7 @@ def _environment(tmp: Path, *, database: str, redis_at: tuple[str, int], s3_endp
         ARTNEX_BROKER_VISIBILITY_TIMEOUT="16",
         ARTNEX_LOG_FORMAT="json", ARTNEX_THREADS="1", ARTNEX_DEFAULT_MODEL="realesr-animevideov3",
         ARTNEX_VAR_DIR=str(tmp / "var"), PROMETHEUS_MULTIPROC_DIR=str(tmp / "metrics"),
+        PATH=processes.path_with_venv(os.environ),
         # The keys this test process makes must hash alike in the web process.
         DJANGO_SECRET_KEY=settings.SECRET_KEY, ARTNEX_API_KEY_PEPPER=settings.ARTNEX_API_KEY_PEPPER,
     )
@@ -117,7 +118,9 @@ def cluster(django_db_setup: None, tmp_path_factory: pytest.TempPathFactory) -> 
         # The web reaches the broker through a link the broker-outage test can cut.
         web_env = _environment(tmp, database=database, redis_at=redis_at, s3_endpoint=s3_endpoint,
                                broker_at=("127.0.0.1", web_broker.port))
-        web = processes.start("web", processes.command("web", port), web_env, tmp / "web.log")
+        # Two web processes: /metrics must add up what each of them counted.
+        web_env.update(HOST="127.0.0.1", PORT=str(port), ARTNEX_WEB_WORKERS="2")
+        web = processes.start("web", processes.command("web"), web_env, tmp / "web.log")
         cleanup.append(web.stop)
 
         hosts, workers = [], []
@@ -134,14 +137,15 @@ def cluster(django_db_setup: None, tmp_path_factory: pytest.TempPathFactory) -> 
             env = _environment(tmp, database=_moved(database, host.gateway, pg_link.port),
                                redis_at=(host.gateway, redis_link.port),
                                s3_endpoint=f"http://{host.gateway}:{s3_link.port}")
-            env["ARTNEX_WORKER_METRICS_PORT"] = "9808"
-            argv = host.command([*processes.command("worker"), "--hostname", f"gpu{index}@%h", "--gpu", str(index - 1)])
+            env.update(ARTNEX_WORKER_METRICS_PORT="9808", ARTNEX_GPU=str(index - 1), ARTNEX_WORKER_NAME=f"gpu{index}")
+            argv = host.command(processes.command("worker"))
             worker = processes.start(f"worker {index}", argv, env, tmp / "worker.log")
             cleanup.append(worker.stop)
             workers.append(worker)
 
-        for worker in workers:
+        for index, worker in enumerate(workers):
             worker.wait_for(" ready.")
+            worker.wait_for(f"worker pinned to GPU {index}")
         web.wait_for("Booting worker")
         _wait_until_answering(f"http://127.0.0.1:{port}/healthz", web)
         yield Cluster(f"http://127.0.0.1:{port}", web, workers, hosts, web_broker, s3, s3_endpoint)
