@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import threading
@@ -54,6 +55,15 @@ class Host:
 
     def command(self, argv: list[str]) -> list[str]:
         return ["ip", "netns", "exec", self.name, *argv]
+
+    def kill_everything(self) -> None:
+        """The host dies: every process in the namespace at once (pool processes included,
+        which sit in process groups of their own), none with a chance to hand anything back."""
+        pids = subprocess.run(["ip", "netns", "pids", self.name], capture_output=True, text=True, timeout=30,
+                              check=True).stdout.split()
+        for pid in pids:
+            with suppress(ProcessLookupError):
+                os.kill(int(pid), signal.SIGKILL)
 
     def remove(self) -> None:
         with suppress(subprocess.CalledProcessError):

@@ -56,12 +56,6 @@ class Process:
                 pytest.fail(f"{self.name} never logged {needle!r}:\n{self.tail()}")
             time.sleep(0.05)
 
-    def kill9(self) -> None:
-        """The host dies: every process of it at once, no chance to hand anything back."""
-        with suppress(ProcessLookupError):
-            os.killpg(self.popen.pid, signal.SIGKILL)
-        self.popen.wait(timeout=30)
-
     def stop(self) -> None:
         if self.popen.poll() is None:
             self.popen.send_signal(signal.SIGTERM)

@@ -275,7 +275,8 @@ def test_a_worker_host_killed_mid_job_loses_no_request_and_charges_none_twice(cl
     # Kill the host the moment it has started a job: its message is unacknowledged and its
     # row is "processing" under an attempt that will never finish.
     doomed.wait_for(' started"', bound_s=120, since=seen)
-    doomed.kill9()
+    cluster.hosts[0].kill_everything()
+    doomed.popen.wait(timeout=30)
     (killed,) = _started(doomed.text()[seen:])
     submitting.join(timeout=240)
 
