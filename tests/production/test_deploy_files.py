@@ -21,7 +21,7 @@ def honcho(name: str) -> list[str]:
 
 def test_compose_services_run_procfile_processes() -> None:
     services = yaml.safe_load((DEPLOY / "compose.yaml").read_text())["services"]
-    for name in ("web", "worker", "beat"):
+    for name in ("web", "worker", "beat", "housekeeping"):
         assert name in procfile()
         assert services[name]["command"] == honcho(name)
     assert services["worker"]["environment"]["ARTNEX_GPU"] == "0"
@@ -29,10 +29,9 @@ def test_compose_services_run_procfile_processes() -> None:
     assert {"postgres", "redis", "minio"} <= set(services)
 
 
-def test_the_procfile_has_one_beat_that_serves_the_housekeeping_queue() -> None:
-    beat = procfile()["beat"]
-    assert "--beat" in beat and "--queues housekeeping" in beat
-    assert "--queues upscale" in procfile()["worker"] and "--beat" not in procfile()["worker"]
+def test_housekeeping_and_upscales_are_served_by_separate_workers() -> None:
+    assert "--queues housekeeping" in procfile()["housekeeping"]
+    assert "--queues upscale" in procfile()["worker"] and "housekeeping" not in procfile()["worker"]
 
 
 def test_images_default_to_production_and_the_right_device() -> None:
