@@ -13,7 +13,9 @@ import json
 import os
 import time
 from collections.abc import Callable, Iterator
+from typing import Any
 
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.cache import never_cache
@@ -59,20 +61,41 @@ def error_code(response: HttpResponse) -> str:
 
 class MetricsMiddleware:
     """Counts every answer; labels are the URL pattern's name, never the raw path, so that
-    request ids in URLs cannot blow up the number of series."""
+    request ids in URLs cannot blow up the number of series.
 
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+    Async-capable: under ASGI a sync-only middleware would run every request, long upscale
+    waits included, in a thread, undoing what the async views are for.
+    """
+
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response: Callable[[HttpRequest], Any]) -> None:
         self.get_response = get_response
+        if iscoroutinefunction(get_response):
+            markcoroutinefunction(self)
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
+    def __call__(self, request: HttpRequest) -> Any:
+        if iscoroutinefunction(self):
+            return self._acall(request)
         started = time.perf_counter()
         response = self.get_response(request)
-        match = request.resolver_match
-        view = (match.view_name or "unnamed") if match else "unmatched"
-        method = request.method if request.method in {"GET", "POST", "HEAD", "DELETE", "PUT", "PATCH"} else "other"
-        LATENCY.labels(view, method).observe(time.perf_counter() - started)
-        REQUESTS.labels(view, method, str(response.status_code), error_code(response)).inc()
+        _record(request, response, started)
         return response
+
+    async def _acall(self, request: HttpRequest) -> HttpResponse:
+        started = time.perf_counter()
+        response = await self.get_response(request)
+        _record(request, response, started)
+        return response
+
+
+def _record(request: HttpRequest, response: HttpResponse, started: float) -> None:
+    match = request.resolver_match
+    view = (match.view_name or "unnamed") if match else "unmatched"
+    method = request.method if request.method in {"GET", "POST", "HEAD", "DELETE", "PUT", "PATCH"} else "other"
+    LATENCY.labels(view, method).observe(time.perf_counter() - started)
+    REQUESTS.labels(view, method, str(response.status_code), error_code(response)).inc()
 
 
 class QueueDepthCollector(Collector):

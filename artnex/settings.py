@@ -108,7 +108,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
 else:
-    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=60))
+    # 0: the web server is ASGI, where each request runs in a thread of its own and a persistent
+    # connection would outlive it unused (Django docs, "Persistent connections"); use a pool instead.
+    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=0))
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -215,7 +217,7 @@ if _proxy_ssl_header := env.str("ARTNEX_PROXY_SSL_HEADER", default=""):
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.ApiKeyAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["artnex.json_parser.JSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "EXCEPTION_HANDLER": "artnex.errors.exception_handler",
     "UNAUTHENTICATED_USER": None,
@@ -247,6 +249,17 @@ ARTNEX_BURST_RATE = env.str("ARTNEX_BURST_RATE", default="120/m")
 ARTNEX_PUBLIC_URL = env.str("ARTNEX_PUBLIC_URL", default="")  # e.g. https://api.example.com
 # The engine reads its own settings (ARTNEX_MODEL_DIR, ARTNEX_DEFAULT_MODEL, ARTNEX_DEVICE,
 # ARTNEX_PRECISION, ARTNEX_TILE, ...) from the environment: see upscale/engine/config.py.
+
+# --- Billing (Stripe) -----------------------------------------------------------------
+# Without these the product runs as before: the buy page says payments are not configured
+# and admins grant credits by hand. Both keys are needed to sell (the webhook credits the
+# payment); the publishable key is only shown to pages that embed Stripe.js.
+STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
+STRIPE_PUBLISHABLE_KEY = env.str("STRIPE_PUBLISHABLE_KEY", default="")
+STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
+# The stripe library's own base address; tests point it at a local server (stripe-mock works too).
+STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="https://api.stripe.com")
+ARTNEX_CURRENCY = env.str("ARTNEX_CURRENCY", default="usd").lower()
 
 # --- Celery ---------------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
@@ -309,6 +322,16 @@ CELERY_BEAT_SCHEDULE = {
     "fail-stale-requests": {"task": "upscale.tasks.fail_stale", "schedule": 5 * 60.0},
 }
 
+# --- Async API, webhooks, idempotency (issue 11) ---------------------------------------
+# Webhook deliveries: a 2xx answer within the time-out delivers; otherwise retried after
+# base x 4^(n-1) seconds (30 s, 2 min, 8 min, 32 min, 2 h, 8.5 h), then given up.
+ARTNEX_WEBHOOK_TIMEOUT_SECONDS = env.float("ARTNEX_WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+ARTNEX_WEBHOOK_MAX_ATTEMPTS = env.int("ARTNEX_WEBHOOK_MAX_ATTEMPTS", default=7)
+ARTNEX_WEBHOOK_RETRY_BASE_SECONDS = env.int("ARTNEX_WEBHOOK_RETRY_BASE_SECONDS", default=30)
+CELERY_BEAT_SCHEDULE["retry-webhooks"] = {"task": "upscale.webhooks.retry_due", "schedule": 20.0}
+CELERY_BEAT_SCHEDULE["purge-idempotency-keys"] = {"task": "upscale.idempotency.purge_expired",
+                                                  "schedule": 3600.0}
+
 # --- Logs and metrics -----------------------------------------------------------------
 # Production logs one JSON object per line (ARTNEX_LOG_FORMAT=json|plain), for log shippers;
 # attributes a filter or `extra=` puts on a record (the request id) become fields of it.
@@ -366,3 +389,12 @@ CELERY_WORKER_LOG_FORMAT = "[%(asctime)s: %(levelname)s/%(processName)s] [%(requ
 CELERY_WORKER_TASK_LOG_FORMAT = (
     "[%(asctime)s: %(levelname)s/%(processName)s] [%(request_id)s] %(task_name)s[%(task_id)s]: %(message)s"
 )
+
+# --- Slow clients and waiters (issue 7) ------------------------------------------------
+# A failed image download (refused without charge, yet it held a connection for up to the
+# fetch deadline) uses this many extra units of the key's burst limit.
+ARTNEX_FAILED_FETCH_BURST_WEIGHT = env.int("ARTNEX_FAILED_FETCH_BURST_WEIGHT", default=10)
+# Request bodies over DATA_UPLOAD_MAX_MEMORY_SIZE are answered 400 after reading and
+# discarding up to this many bytes (lingering close: every client then reads the answer
+# instead of a broken pipe); a body larger still gets the answer and a closed connection.
+ARTNEX_DRAIN_MAX_BYTES = env.int("ARTNEX_DRAIN_MAX_BYTES", default=64 * 1024 * 1024)

@@ -13,6 +13,7 @@ urlpatterns = [
     path("metrics", metrics.metrics_view, name="metrics"),
     path("admin/", admin.site.urls),
     path("v1/openapi.json", SpectacularJSONAPIView.as_view(), name="openapi"),
+    path("billing/", include("billing.urls")),
     path("", include("upscale.urls")),
 ]
 

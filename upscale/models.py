@@ -20,6 +20,7 @@ class UpscaleRequest(models.Model):
         UPSCALE_TIMEOUT = "upscale_timeout", "No worker finished in time"
         SERVICE_UNAVAILABLE = "service_unavailable", "The task queue was unavailable"
         PROCESSING_FAILED = "processing_failed", "The upscale failed"
+        INTERNAL_ERROR = "internal_error", "The answer could not be built"
 
     TERMINAL = (Status.SUCCEEDED, Status.FAILED)
 
@@ -29,7 +30,8 @@ class UpscaleRequest(models.Model):
         "accounts.ApiKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="upscale_requests"
     )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True)
-    source = models.CharField(max_length=8, choices=[("url", "URL"), ("data", "Data URI")])
+    source = models.CharField(max_length=8, choices=[("url", "URL"), ("data", "Data URI"),
+  ("upload", "Upload")])
     source_url = models.URLField(max_length=2048, blank=True)
     scale = models.FloatField()
     model = models.CharField(max_length=64)
@@ -56,6 +58,11 @@ class UpscaleRequest(models.Model):
     # NULL rather than "": a request without a key must stay out of a unique (account, key) index.
     idempotency_key = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001
     webhook_url = models.URLField(max_length=2048, null=True, blank=True)  # noqa: DJ001 - as idempotency_key
+    # The HTTP request that waits for this job gives up at wait_deadline; a worker that finds
+    # the job later fails and refunds it instead of running it (no one could receive the result).
+    # Empty for jobs with no waiter. delivered_at: when the waiter handed the result link out.
+    wait_deadline = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -67,3 +74,11 @@ class UpscaleRequest(models.Model):
     @property
     def is_terminal(self) -> bool:
         return self.status in self.TERMINAL
+
+
+# The feature packages keep their models beside their code; importing them here registers
+# them with the app (and its migrations).
+from .idempotency.models import IdempotencyRecord  # noqa: E402
+from .webhooks.models import WebhookAttempt, WebhookDelivery, WebhookSecret  # noqa: E402
+
+__all__ = ["IdempotencyRecord", "UpscaleRequest", "WebhookAttempt", "WebhookDelivery", "WebhookSecret"]
