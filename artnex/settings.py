@@ -239,6 +239,49 @@ CELERY_BEAT_SCHEDULE = {
     "fail-stale-requests": {"task": "upscale.tasks.fail_stale", "schedule": 5 * 60.0},
 }
 
+# --- Customer portal: sign-up and login (django-allauth), pages, static assets ---------
+INSTALLED_APPS += ["django.contrib.humanize", "allauth", "allauth.account", "drf_spectacular_sidecar"]
+MIDDLEWARE += ["allauth.account.middleware.AccountMiddleware"]
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",  # the admin's username login
+    "allauth.account.auth_backends.AuthenticationBackend",  # customers: email and password
+]
+STATICFILES_DIRS = [BASE_DIR / "static"]
+LOGIN_URL = "account_login"
+LOGIN_REDIRECT_URL = "portal:dashboard"
+ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
+ACCOUNT_UNIQUE_EMAIL = True
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
+ACCOUNT_LOGOUT_ON_GET = False  # logging out is a POST with a CSRF token
+ACCOUNT_SESSION_REMEMBER = None  # the login form offers "remember me"
+# "optional": a new customer lands on the dashboard at once and is sent a link;
+# "mandatory": no login before the link is followed.
+ACCOUNT_EMAIL_VERIFICATION = env.str("ARTNEX_EMAIL_VERIFICATION", default="optional")
+if ACCOUNT_EMAIL_VERIFICATION not in {"none", "optional", "mandatory"}:
+    raise ImproperlyConfigured("ARTNEX_EMAIL_VERIFICATION must be none, optional or mandatory")
+# allauth's own limits, counted in the cache (CACHE_URL shares them between web processes):
+# failed logins per IP and per account, and password-reset and verification mails.
+ACCOUNT_RATE_LIMITS = {
+    "login_failed": env.str("ARTNEX_LOGIN_FAILED_RATE", default="10/m/ip,5/5m/key"),
+    "signup": "20/m/ip",
+    "reset_password": "20/m/ip,5/m/key",
+    "reset_password_from_key": "20/m/ip",
+    "confirm_email": "1/3m/key",
+}
+# Account creation (the free plan and the starting grant in the ledger) belongs to billing.
+ACCOUNT_ADAPTER = "billing.signup.SignupAdapter"
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Artnex] "
+# Mail: printed on the console unless EMAIL_URL names an SMTP server
+# (smtp+tls://user:password@smtp.example.com:587).
+if "EMAIL_URL" in env:
+    # django-environ's documented idiom: the URL becomes EMAIL_BACKEND, EMAIL_HOST, EMAIL_PORT, ...
+    vars().update(env.email_url("EMAIL_URL"))
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Artnex <no-reply@localhost>")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

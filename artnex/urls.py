@@ -7,6 +7,9 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.health, name="health"),
     path("admin/", admin.site.urls),
+    path("accounts/", include("allauth.urls")),
+    path("", include("accounts.urls")),
+    path("", include("upscale.portal.urls")),
     path("", include("upscale.urls")),
 ]
 

@@ -13,7 +13,7 @@ from celery.signals import worker_process_init
 from django.conf import settings
 from django.utils import timezone
 
-from . import engine, lifecycle, storage
+from . import engine, lifecycle, previews, storage
 from .models import UpscaleRequest
 from .runtime import engine_config
 
@@ -39,8 +39,8 @@ def process_upscale(request_id: str) -> None:
         return
     row = UpscaleRequest.objects.get(request_id=request_id)
     try:
-        result = engine.upscale_bytes(storage.read(row.input_file), row.scale, config=engine_config(),
-                                      model=row.model)
+        source = storage.read(row.input_file)
+        result = engine.upscale_bytes(source, row.scale, config=engine_config(), model=row.model)
         name = _save_with_retries(storage.result_name(request_id, result.extension), result.data)
     except SoftTimeLimitExceeded:
         lifecycle.fail(request_id, "upscale_timeout", "the upscale ran past its time limit")
@@ -59,6 +59,8 @@ def process_upscale(request_id: str) -> None:
                              model=result.model):
         # The waiter gave up (and refunded) before we finished: the result is not delivered.
         storage.delete(name)
+        return
+    previews.save_preview(request_id, source)
 
 
 def _save_with_retries(name: str, data: bytes) -> str:
@@ -78,8 +80,9 @@ def purge_expired() -> int:
     """Delete results past their 24-hour life; the link then answers 404/410."""
     purged = 0
     expired = UpscaleRequest.objects.filter(expires_at__lte=timezone.now(), purged_at__isnull=True)
-    for row in expired.only("pk", "result_file").iterator():
+    for row in expired.only("pk", "request_id", "result_file").iterator():
         storage.delete(row.result_file)
+        previews.delete_preview(row.request_id)
         purged += UpscaleRequest.objects.filter(pk=row.pk).update(purged_at=timezone.now())
     return purged
 
