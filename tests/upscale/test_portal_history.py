@@ -44,7 +44,8 @@ def test_newest_first_with_sizes_scale_model_status_and_credits(client, customer
     items = response.context["items"]
     assert [item.row.request_id for item in items] == [failed.request_id, older.request_id]
     html = response.content.decode()
-    assert "100×50" in html and "400×200" in html and "4×" in html
+    times = "\N{MULTIPLICATION SIGN}"
+    assert f"100{times}50" in html and f"400{times}200" in html and f"4{times}" in html
     assert "realesr-animevideov3" in html
     assert "processing_failed" in html
     assert reverse("portal:download", args=[older.request_id]) in html
