@@ -145,4 +145,6 @@ def test_another_customers_requests_are_404_everywhere(client, make_customer) ->
     assert bobs.request_id.encode() not in client.get(reverse("portal:history")).content
     for name in ("portal:detail", "portal:preview", "portal:download"):
         assert client.get(reverse(name, args=[bobs.request_id])).status_code == 404, name
-    assert client.get(reverse("portal:detail", args=["req_ups_doesnotexist"])).status_code == 404
+    missing = client.get(reverse("portal:detail", args=["req_ups_doesnotexist"]))
+    assert missing.status_code == 404
+    assert b"Page not found" in missing.content  # the portal's own page, not a bare error
