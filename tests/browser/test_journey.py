@@ -31,7 +31,7 @@ def call_api(base_url: str, key: str) -> tuple[int, dict]:
     request = urllib.request.Request(f"{base_url}/v1/upscale", data=body, method="POST", headers={
         "Authorization": f"Bearer {key}", "Content-Type": "application/json"})
     try:
-        with urllib.request.urlopen(request, timeout=120) as response:  # noqa: S310 - the test's own server
+        with urllib.request.urlopen(request, timeout=120) as response:
             return response.status, json.load(response)
     except urllib.error.HTTPError as error:
         return error.code, json.load(error)
