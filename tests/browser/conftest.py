@@ -16,7 +16,7 @@ import pytest
 
 CHROMIUM = os.environ.get("ARTNEX_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-INSTALL_HINT = "Chromium is not installed at {path}: run `apt-get install -y chromium` (Debian) to run the browser tests"
+INSTALL_HINT = "Chromium is not installed at {path}: run `apt-get install -y chromium` to run the browser tests"
 SCREENSHOTS = Path(os.environ.get("ARTNEX_SCREENSHOT_DIR", Path(__file__).resolve().parents[2] / "var" / "screenshots"))
 
 # Playwright's sync API runs an event loop in this thread; Django then refuses ORM calls from
