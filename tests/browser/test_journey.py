@@ -10,7 +10,8 @@ import urllib.request
 
 import pytest
 from django.core import mail
-from PIL import Image
+from PIL import Image, ImageDraw
+from playwright.sync_api import expect
 
 from tests.images import data_uri, image_bytes
 
@@ -24,6 +25,25 @@ def sign_up(page, email: str) -> None:
     page.locator("input[name=password1]").fill(PASSWORD)
     page.locator("input[name=password2]").fill(PASSWORD)
     page.get_by_role("button", name="Sign Up").click()
+
+
+def picture() -> bytes:
+    """A small scene with edges and colour, so the before/after screenshot shows something."""
+    image = Image.new("RGB", (96, 64), (34, 58, 110))
+    draw = ImageDraw.Draw(image)
+    for y in range(64):
+        draw.line([(0, y), (95, y)], fill=(40 + y * 2, 70 + y, 140 - y))
+    draw.ellipse([(58, 8), (84, 34)], fill=(250, 210, 90))
+    draw.polygon([(0, 63), (30, 30), (55, 63)], fill=(30, 90, 60))
+    draw.polygon([(35, 63), (70, 24), (95, 63)], fill=(20, 70, 50))
+    draw.rectangle([(8, 50), (20, 63)], fill=(120, 60, 40))
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def nav(page, name: str) -> None:
+    page.get_by_role("navigation", name="Main").get_by_role("link", name=name, exact=True).click()
 
 
 def call_api(base_url: str, key: str) -> tuple[int, dict]:
@@ -40,6 +60,7 @@ def call_api(base_url: str, key: str) -> tuple[int, dict]:
 def test_whole_journey(new_page, screenshot, live_server, settings, tmp_path) -> None:
     settings.ACCOUNT_EMAIL_VERIFICATION = "mandatory"
     page = new_page()
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
 
     page.goto("/")
     screenshot(page, "01-landing")
@@ -60,21 +81,22 @@ def test_whole_journey(new_page, screenshot, live_server, settings, tmp_path) ->
     screenshot(page, "04-dashboard-new")
 
     # An API key, shown once, with a copy button.
-    page.get_by_role("link", name="API keys").click()
+    nav(page, "API keys")
     screenshot(page, "05-keys-empty")
     page.get_by_label("Key name").fill("laptop")
     page.get_by_role("button", name="Create key").click()
     key = page.locator("#new-key").input_value()
     assert re.fullmatch(r"ax_live_[A-Za-z0-9]{8}_[A-Za-z0-9]{32}", key)
     page.get_by_role("button", name="Copy", exact=True).click()
-    assert page.locator(".copy-status").inner_text() != ""
+    expect(page.locator(".copy-status")).to_have_text("Copied to the clipboard.")
+    assert page.evaluate("navigator.clipboard.readText()") == key
     screenshot(page, "06-key-created")
 
     # Try it: the same pipeline and price as the API.
-    page.get_by_role("link", name="Try it").click()
+    nav(page, "Try it")
     screenshot(page, "07-try-it")
     source = tmp_path / "photo.png"
-    source.write_bytes(image_bytes("PNG", (32, 24)))
+    source.write_bytes(picture())
     page.get_by_label("Upload an image").set_input_files(str(source))
     page.get_by_label("Scale").select_option("2")
     page.get_by_role("button", name=re.compile("Upscale for")).click()
@@ -93,7 +115,7 @@ def test_whole_journey(new_page, screenshot, live_server, settings, tmp_path) ->
     status, body = call_api(live_server.url, key)
     assert status == 200 and body["success"], body
 
-    page.get_by_role("link", name="History").click()
+    nav(page, "History")
     rows = page.locator("table.history tbody tr")
     assert rows.count() == 2
     assert request_id in rows.nth(1).inner_text()
@@ -104,18 +126,18 @@ def test_whole_journey(new_page, screenshot, live_server, settings, tmp_path) ->
         rows.nth(1).get_by_role("link", name=re.compile("Download")).click()
     saved = tmp_path / "result.png"
     download_info.value.save_as(saved)
-    assert Image.open(io.BytesIO(saved.read_bytes())).size == (64, 48)
+    assert Image.open(io.BytesIO(saved.read_bytes())).size == (192, 128)
 
-    page.get_by_role("link", name="Dashboard").click()
+    nav(page, "Dashboard")
     assert "2 " in page.locator(".stat-value").nth(2).inner_text()
     screenshot(page, "10-dashboard-used")
 
-    page.get_by_role("link", name="Docs").click()
+    nav(page, "Docs")
     assert key[:16] in page.locator("#curl-example").inner_text()
     screenshot(page, "11-docs")
 
     # Revoke, with a confirmation step; the key then gets 401 from the API.
-    page.get_by_role("link", name="API keys").click()
+    nav(page, "API keys")
     page.get_by_role("link", name=re.compile("Revoke")).click()
     screenshot(page, "12-revoke-confirm")
     page.get_by_role("button", name="Revoke key").click()
