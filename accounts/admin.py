@@ -1,18 +1,13 @@
-"""Django admin for customers, plans and API keys."""
+"""Django admin for customers, plans and API keys.
+
+Money and onboarding actions (grant credits, add an account with its starting grant) are
+added by billing's admin, which extends :class:`AccountAdmin`: accounts knows nothing of billing.
+"""
 
 from __future__ import annotations
 
-from typing import cast
-
-from django import forms
-from django.contrib import admin, messages
-from django.contrib.admin import helpers
-from django.contrib.auth.models import User
-from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
-from django.template.response import TemplateResponse
-
-from billing import ledger
+from django.contrib import admin
+from django.http import HttpRequest
 
 from . import keys
 from .models import Account, ApiKey, ApiKeyQuerySet, Plan
@@ -35,11 +30,6 @@ class ApiKeyInline(admin.TabularInline):
     readonly_fields = _API_KEY_FIELDS
 
 
-class GrantCreditsForm(forms.Form):
-    amount = forms.IntegerField(help_text="Credits to add (negative to take back).")
-    reason = forms.CharField(max_length=255)
-
-
 @admin.register(Account)
 class AccountAdmin(admin.ModelAdmin):
     list_display = ["__str__", "plan", "credits", "daily_quota", "created_at"]
@@ -48,28 +38,6 @@ class AccountAdmin(admin.ModelAdmin):
     readonly_fields = ["credits", "created_at"]
     autocomplete_fields = ["user"]
     inlines = [ApiKeyInline]
-    actions = ["grant_credits"]
-
-    @admin.action(description="Grant credits (writes a ledger row)")
-    def grant_credits(self, request: HttpRequest, queryset: QuerySet[Account]) -> HttpResponse | None:
-        form = GrantCreditsForm(request.POST if "apply" in request.POST else None)
-        if form.is_valid():
-            done = 0
-            for account in queryset:
-                try:
-                    ledger.grant(account.pk, form.cleaned_data["amount"], form.cleaned_data["reason"],
-                                 created_by=cast(User, request.user))  # admin actions need a staff login
-                    done += 1
-                except (ledger.InsufficientCredits, ValueError) as exc:
-                    self.message_user(request, f"{account}: {exc}", messages.ERROR)
-            self.message_user(request, f"Granted {form.cleaned_data['amount']} credits to {done} account(s).")
-            return None
-        context = {
-            **self.admin_site.each_context(request), "title": "Grant credits", "form": form,
-            "accounts": queryset, "opts": self.model._meta,
-            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-        }
-        return TemplateResponse(request, "admin/accounts/grant_credits.html", context)
 
 
 @admin.register(ApiKey)

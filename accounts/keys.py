@@ -10,11 +10,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-import secrets
 from datetime import timedelta
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.crypto import get_random_string
 
 from .models import Account, ApiKey
 
@@ -27,7 +27,7 @@ _LAST_USED_PRECISION = timedelta(minutes=1)
 
 
 def _random(n: int) -> str:
-    return "".join(secrets.choice(_ALPHABET) for _ in range(n))
+    return get_random_string(n, _ALPHABET)
 
 
 def hash_key(key: str) -> str:

@@ -13,6 +13,8 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from upscale.engine import catalog as _catalog
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -175,7 +177,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "EXCEPTION_HANDLER": "upscale.errors.exception_handler",
+    "EXCEPTION_HANDLER": "artnex.errors.exception_handler",
     "UNAUTHENTICATED_USER": None,
 }
 
@@ -189,9 +191,12 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = ARTNEX_MAX_INPUT_BYTES * 4 // 3 + 64 * 1024
 # input and the assembled output still live in memory (64 MP RGB output = 192 MB).
 ARTNEX_MAX_INPUT_PIXELS = env.int("ARTNEX_MAX_INPUT_PIXELS", default=4096 * 4096)
 ARTNEX_MAX_OUTPUT_PIXELS = env.int("ARTNEX_MAX_OUTPUT_PIXELS", default=8192 * 8192)
-ARTNEX_MIN_SCALE = 1.0
-ARTNEX_MAX_SCALE = 4.0
-ARTNEX_DEFAULT_SCALE = 2.0
+# The engine's catalogue holds the scale range and formats (it is Django-free, so it cannot
+# read settings); Django code reads them here.
+ARTNEX_MIN_SCALE = _catalog.MIN_SCALE
+ARTNEX_MAX_SCALE = _catalog.MAX_SCALE
+ARTNEX_DEFAULT_SCALE = _catalog.DEFAULT_SCALE
+ARTNEX_IMAGE_FORMATS = tuple(_catalog.FORMATS)  # ("JPEG", "PNG", "WEBP")
 ARTNEX_ALLOW_PRIVATE_URLS = env.bool("ARTNEX_ALLOW_PRIVATE_URLS", default=False)
 ARTNEX_FETCH_CONNECT_TIMEOUT = env.float("ARTNEX_FETCH_CONNECT_TIMEOUT", default=5.0)
 ARTNEX_FETCH_READ_TIMEOUT = env.float("ARTNEX_FETCH_READ_TIMEOUT", default=15.0)
@@ -292,3 +297,20 @@ LOGGING = {
 
 if ARTNEX_ENV == "test":
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# --- Onboarding -----------------------------------------------------------------------
+# Credits every new account starts with (a ledger grant), whichever way it was opened.
+ARTNEX_SIGNUP_CREDITS = env.int("ARTNEX_SIGNUP_CREDITS", default=500)
+
+# --- OpenAPI (drf-spectacular) --------------------------------------------------------
+INSTALLED_APPS += ["drf_spectacular"]
+REST_FRAMEWORK["DEFAULT_SCHEMA_CLASS"] = "drf_spectacular.openapi.AutoSchema"
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Artnex API",
+    "DESCRIPTION": "Real-ESRGAN image upscaling. Every error answers "
+    '{"success": false, "error": {"code", "message"}, "request_id"}.',
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+}

@@ -1,12 +1,16 @@
 from django.contrib import admin
 from django.urls import include, path
+from drf_spectacular.views import SpectacularJSONAPIView
+
+from upscale import pages
 
 from . import views
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", pages.home, name="home"),
     path("healthz", views.health, name="health"),
     path("admin/", admin.site.urls),
+    path("v1/openapi.json", SpectacularJSONAPIView.as_view(), name="openapi"),
     path("accounts/", include("allauth.urls")),
     path("", include("accounts.urls")),
     path("", include("upscale.portal.urls")),

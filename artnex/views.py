@@ -1,23 +1,15 @@
-"""Site-level pages: the landing page and the health check."""
+"""Site-level answers: the health check and the 404/500 handlers (the landing page is upscale's)."""
 
 from __future__ import annotations
 
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
 from django.views.decorators.http import require_GET
 from django.views.defaults import page_not_found
 from django.views.defaults import server_error as django_server_error
 
-from upscale.engine import list_models
-from upscale.errors import InternalError, NotFound, error_response
-from upscale.ids import attached
-from upscale.runtime import default_model
-
-
-@require_GET
-def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "home.html", {"default_model": default_model(), "models": list_models()})
+from .errors import InternalError, NotFound, error_response
+from .ids import attached
 
 
 @require_GET

@@ -11,7 +11,10 @@ from django.urls import URLPattern, path, reverse
 
 from accounts.models import Account
 
-from . import ledger
+from . import (
+    account_admin,  # noqa: F401 - registers the account admin with its money actions
+    ledger,
+)
 from .models import LedgerEntry
 
 

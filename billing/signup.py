@@ -1,4 +1,4 @@
-"""Portal sign-up: allauth creates the login, billing opens the customer's account with it.
+"""Portal sign-up: allauth checks the form, billing opens the customer's account.
 
 Lives in billing, not accounts, because opening an account means a plan and a starting grant
 in the ledger, and accounts may not import billing.
@@ -6,32 +6,20 @@ in the ledger, and accounts may not import billing.
 
 from __future__ import annotations
 
-from typing import cast
-
 from allauth.account.adapter import DefaultAccountAdapter
-from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.contrib.auth.models import User
-from django.db import transaction
 from django.forms import BaseForm
 from django.http import HttpRequest
 
-from accounts.models import Account, Plan
-
-from . import ledger
+from .onboarding import open_account
 
 
 class SignupAdapter(DefaultAccountAdapter):
     def save_user(
         self, request: HttpRequest, user: AbstractBaseUser, form: BaseForm, commit: bool = True,
     ) -> AbstractBaseUser:
-        # One transaction: a customer never has a login without an account, or the reverse.
-        with transaction.atomic():
-            user = super().save_user(request, user, form, commit=True)
-            plan = Plan.default()
-            assert plan is not None, "no plans exist"
-            account = Account.objects.create(user=cast(User, user), plan=plan)
-            credits = getattr(settings, "ARTNEX_SIGNUP_CREDITS", 0)
-            if credits:
-                ledger.grant(account.pk, credits, reason="sign-up grant")
-        return user
+        # The one account-creation path: the user (named by their email, like every customer),
+        # the account on the default plan and the starting grant, in one transaction. allauth's
+        # unsaved ``user`` is dropped; the form has already checked that the email is free.
+        data = form.cleaned_data
+        return open_account(data["email"], password=data["password1"]).user

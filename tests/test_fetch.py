@@ -22,8 +22,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import trustme
 
-from upscale.errors import ImageTooLarge, InvalidImageFormat
-from upscale.fetch import fetch_image, is_public_address
+from artnex.errors import ImageTooLarge, InvalidImageFormat
+from artnex.safe_http import is_public_address
+from upscale.intake import fetch_image
 
 IMAGE = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8  # the bytes only need to come back intact
 KB = 1024
@@ -370,7 +371,7 @@ def test_refuses_a_body_shorter_than_its_content_length(server: LocalServer) -> 
 
     server.routes["/cut.png"] = truncated
 
-    with pytest.raises(InvalidImageFormat, match="closed the connection before the image was complete"):
+    with pytest.raises(InvalidImageFormat, match="closed the connection before the answer was complete"):
         fetch_from(server, "/cut.png")
 
 

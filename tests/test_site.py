@@ -47,9 +47,9 @@ def test_a_bug_in_the_api_still_answers_the_contract_shape(api, customer, monkey
     def bug(*args, **kwargs):
         raise ZeroDivisionError("a bug")
 
-    monkeypatch.setattr(views.intake, "parse_body", bug)
+    monkeypatch.setattr(views.intake, "read_image", bug)
     client = Client(raise_request_exception=False)
-    response = client.post("/v1/upscale", data="{}", content_type="application/json",
+    response = client.post("/v1/upscale", data='{"image": "data:,"}', content_type="application/json",
                            HTTP_AUTHORIZATION=f"Bearer {customer.key}")
     assert response.status_code == 500
     body = response.json()

@@ -8,9 +8,10 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpRe
 from django.views.decorators.http import require_GET
 
 from . import storage
+from .engine import FORMATS
 from .models import UpscaleRequest
 
-_CONTENT_TYPES = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
+_CONTENT_TYPES = {extension: media_type for media_type, extension in FORMATS.values()}
 
 
 @require_GET

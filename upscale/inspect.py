@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from django.conf import settings
 from PIL import Image, UnidentifiedImageError
 
-from .engine import target_size
-from .errors import ImageTooLarge, InvalidImageFormat
+from artnex.errors import ImageTooLarge, InvalidImageFormat
 
-ACCEPTED_FORMATS = ("JPEG", "PNG", "WEBP")
+from .engine import target_size
+
 # EXIF orientations 5-8 rotate by 90 degrees: the upright image has width and height swapped.
 _TRANSPOSING_ORIENTATIONS = {5, 6, 7, 8}
 
@@ -30,7 +30,7 @@ def inspect_image(data: bytes) -> ImageInfo:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data), formats=ACCEPTED_FORMATS)
+            image = Image.open(io.BytesIO(data), formats=settings.ARTNEX_IMAGE_FORMATS)
             _check_pixels(image.width, image.height, max_pixels)
             if getattr(image, "n_frames", 1) > 1:
                 raise InvalidImageFormat("Animated images are not supported.")

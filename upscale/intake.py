@@ -1,4 +1,4 @@
-"""Reading the request body: the image field (data URI or URL) and the scale."""
+"""Reading the image a request names: a data URI, or a URL fetched through the SSRF-safe client."""
 
 from __future__ import annotations
 
@@ -11,13 +11,14 @@ from typing import Any
 
 from django.conf import settings
 
-from . import fetch
-from .errors import ImageTooLarge, InvalidImageFormat, InvalidRequest, InvalidScale, MissingImage
+from artnex import safe_http
+from artnex.errors import ImageTooLarge, InvalidImageFormat, MissingImage
 
 # data:[<media type>][;param=value]*;base64,<data>. The media type is parsed only to be
 # ignored: the format is decided from the decoded bytes.
 _DATA_URI_RE = re.compile(r"^data:(?P<meta>[^,]{0,200}),(?P<data>.*)$", re.DOTALL | re.IGNORECASE)
 _WHITESPACE_RE = re.compile(r"\s+")
+USER_AGENT = "Artnex/1.0 (+image fetcher)"
 
 
 @dataclass(frozen=True)
@@ -25,23 +26,6 @@ class ImageSource:
     data: bytes
     kind: str  # "url" or "data"
     url: str = ""
-
-
-def parse_body(body: Any) -> tuple[Any, float]:
-    """Return (image field, scale) after the type checks that need no I/O."""
-    if not isinstance(body, dict):
-        raise InvalidRequest("The request body must be a JSON object.")
-    return body.get("image"), parse_scale(body.get("scale", settings.ARTNEX_DEFAULT_SCALE))
-
-
-def parse_scale(value: Any) -> float:
-    # bool is a subclass of int in Python, but `true` is not a number in JSON.
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise InvalidScale("scale must be a number between 1 and 4")
-    scale = float(value)
-    if not math.isfinite(scale) or not settings.ARTNEX_MIN_SCALE <= scale <= settings.ARTNEX_MAX_SCALE:
-        raise InvalidScale("scale must be between 1 and 4")
-    return scale
 
 
 def read_image(image: Any) -> ImageSource:
@@ -53,7 +37,7 @@ def read_image(image: Any) -> ImageSource:
     if stripped[:5].lower() == "data:":
         return ImageSource(decode_data_uri(stripped), "data")
     if stripped[:8].lower() == "https://" or stripped[:7].lower() == "http://":
-        data = fetch.fetch_image(
+        data = fetch_image(
             stripped,
             max_bytes=settings.ARTNEX_MAX_INPUT_BYTES,
             allow_private=settings.ARTNEX_ALLOW_PRIVATE_URLS,
@@ -62,6 +46,17 @@ def read_image(image: Any) -> ImageSource:
         )
         return ImageSource(data, "url", stripped)
     raise InvalidImageFormat("The 'image' field must be an https:// URL or a data:image/...;base64, URI.")
+
+
+def fetch_image(url: str, *, max_bytes: int, **options: Any) -> bytes:
+    """The SSRF-safe download, its failures said in the contract's image errors."""
+    try:
+        return safe_http.fetch(url, max_bytes=max_bytes, accept="image/*", user_agent=USER_AGENT, **options)
+    except safe_http.ResponseTooLarge as exc:
+        raise ImageTooLarge(f"image is larger than {safe_http.describe_size(exc.max_bytes)}") from exc
+    except safe_http.FetchError as exc:
+        # The client's messages all speak of "URL"; here that URL is the image's.
+        raise InvalidImageFormat(f"image {exc.message}") from exc
 
 
 def decode_data_uri(uri: str) -> bytes:

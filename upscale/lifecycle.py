@@ -18,43 +18,53 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Account, ApiKey
-from accounts.quota import QuotaState, quota_state
 from billing import ledger
 
-from .errors import InsufficientCredits, RateLimitExceeded
 from .inspect import ImageInfo
 from .intake import ImageSource
 from .models import UpscaleRequest
+from .quota import QuotaExhausted, QuotaState, quota_state
 
 log = logging.getLogger(__name__)
 Status = UpscaleRequest.Status
+FailureCode = UpscaleRequest.FailureCode
+
+
+class NotEnoughCredits(Exception):
+    """The balance is below the price; nothing was charged or recorded."""
+
+    def __init__(self, price: int, balance: int) -> None:
+        self.price, self.balance = price, balance
+        super().__init__(f"this request costs {price} credits; the balance is {balance}")
 
 
 def create(
-    *, request_id: str, api_key: ApiKey, source: ImageSource, info: ImageInfo, scale: float,
-    output_size: tuple[int, int], model: str, input_file: str,
+    *, request_id: str, account_id: int, api_key: ApiKey | None, source: ImageSource, info: ImageInfo,
+    scale: float, output_size: tuple[int, int], model: str, input_file: str,
+    idempotency_key: str | None = None, webhook_url: str | None = None,
 ) -> tuple[UpscaleRequest, QuotaState]:
-    """Check the quota, charge the price and record the request, atomically per account."""
+    """Check the quota, charge the price and record the request, atomically per account.
+
+    Raises :class:`QuotaExhausted` or :class:`NotEnoughCredits`, having written nothing.
+    """
     price = settings.ARTNEX_PRICE_CREDITS
     with transaction.atomic():
         # The lock serialises this account's requests: the quota count and the balance
         # check below cannot be raced by a parallel request.
-        account = Account.objects.select_for_update().select_related("plan").get(pk=api_key.account_id)
+        account = Account.objects.select_for_update().select_related("plan").get(pk=account_id)
         quota = quota_state(account)
         if quota.exhausted:
-            raise RateLimitExceeded(headers={"Retry-After": str(quota.retry_after_seconds()), **quota.headers()})
+            raise QuotaExhausted(quota)
         try:
             ledger.charge(account.pk, price, request_id)
         except ledger.InsufficientCredits as exc:
-            raise InsufficientCredits(
-                f"This request costs {price} credits; the balance is {account.credits}."
-            ) from exc
+            raise NotEnoughCredits(price, account.credits) from exc
         row = UpscaleRequest.objects.create(
             request_id=request_id, account=account, api_key=api_key, source=source.kind,
             source_url=source.url[:2048], scale=scale, model=model, input_format=info.format,
             input_bytes=len(source.data), input_width=info.width, input_height=info.height,
             output_width=output_size[0], output_height=output_size[1], input_file=input_file,
-            credits_charged=price,
+            credits_charged=price, idempotency_key=idempotency_key, webhook_url=webhook_url,
         )
     used = QuotaState(limit=quota.limit, used=quota.used + 1, resets_at=quota.resets_at)
     return row, used
@@ -81,7 +91,7 @@ def succeed(request_id: str, *, result_file: str, output_format: str, output_byt
     )
 
 
-def fail(request_id: str, code: str, message: str,
+def fail(request_id: str, code: FailureCode, message: str,
          from_states: tuple[str, ...] = (Status.QUEUED, Status.PROCESSING)) -> bool:
     """Mark the request failed and refund its credits, both or neither."""
     with transaction.atomic():

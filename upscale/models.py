@@ -14,6 +14,13 @@ class UpscaleRequest(models.Model):
         SUCCEEDED = "succeeded", "Succeeded"
         FAILED = "failed", "Failed"
 
+    class FailureCode(models.TextChoices):
+        """Why a request failed; each is also the contract's error code the client receives."""
+
+        UPSCALE_TIMEOUT = "upscale_timeout", "No worker finished in time"
+        SERVICE_UNAVAILABLE = "service_unavailable", "The task queue was unavailable"
+        PROCESSING_FAILED = "processing_failed", "The upscale failed"
+
     TERMINAL = (Status.SUCCEEDED, Status.FAILED)
 
     request_id = models.CharField(max_length=40, unique=True, default=new_request_id, editable=False)
@@ -37,7 +44,7 @@ class UpscaleRequest(models.Model):
     input_file = models.CharField(max_length=255, blank=True, help_text="Storage name; deleted once processed.")
     result_file = models.CharField(max_length=255, blank=True, help_text="Storage name of the result.")
     credits_charged = models.PositiveIntegerField(default=0)
-    error_code = models.CharField(max_length=64, blank=True)
+    error_code = models.CharField(max_length=64, blank=True, choices=FailureCode.choices)
     error_message = models.CharField(max_length=255, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     started_at = models.DateTimeField(null=True, blank=True)
@@ -45,6 +52,10 @@ class UpscaleRequest(models.Model):
     processing_ms = models.PositiveIntegerField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True, db_index=True)
     purged_at = models.DateTimeField(null=True, blank=True)
+    # Room for the async API (its own issue): a client's retry key and where to post the outcome.
+    # NULL rather than "": a request without a key must stay out of a unique (account, key) index.
+    idempotency_key = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001
+    webhook_url = models.URLField(max_length=2048, null=True, blank=True)  # noqa: DJ001 - as idempotency_key
 
     class Meta:
         ordering = ["-created_at"]

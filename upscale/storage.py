@@ -6,8 +6,6 @@ link is a presigned URL from django-storages.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import time
 from datetime import datetime
 
@@ -15,6 +13,8 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.urls import reverse
+
+from artnex import signing
 
 
 def input_name(request_id: str) -> str:
@@ -43,13 +43,8 @@ def exists(name: str) -> bool:
     return bool(name) and default_storage.exists(name)
 
 
-def _signature(name: str, expires: int) -> str:
-    message = f"{name}\n{expires}".encode()
-    return hmac.new(settings.SECRET_KEY.encode(), message, hashlib.sha256).hexdigest()
-
-
 def signature_valid(name: str, expires: int, signature: str) -> bool:
-    return hmac.compare_digest(_signature(name, expires), signature)
+    return signing.is_valid(name, expires, signature)
 
 
 def result_url(request_id: str, name: str, expires_at: datetime, base_url: str) -> str:
@@ -61,4 +56,4 @@ def result_url(request_id: str, name: str, expires_at: datetime, base_url: str) 
     expires = int(expires_at.timestamp())
     filename = name.rsplit("/", 1)[-1]
     path = reverse("upscale:result-download", kwargs={"request_id": request_id, "filename": filename})
-    return f"{base_url.rstrip('/')}{path}?expires={expires}&signature={_signature(name, expires)}"
+    return f"{base_url.rstrip('/')}{path}?expires={expires}&signature={signing.sign(name, expires)}"

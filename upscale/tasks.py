@@ -19,6 +19,7 @@ from .runtime import engine_config
 
 log = logging.getLogger(__name__)
 Status = UpscaleRequest.Status
+FailureCode = UpscaleRequest.FailureCode
 _STORAGE_ATTEMPTS = 3
 
 
@@ -43,14 +44,14 @@ def process_upscale(request_id: str) -> None:
         result = engine.upscale_bytes(source, row.scale, config=engine_config(), model=row.model)
         name = _save_with_retries(storage.result_name(request_id, result.extension), result.data)
     except SoftTimeLimitExceeded:
-        lifecycle.fail(request_id, "upscale_timeout", "the upscale ran past its time limit")
+        lifecycle.fail(request_id, FailureCode.UPSCALE_TIMEOUT, "the upscale ran past its time limit")
         return
     except engine.EngineError as exc:
-        lifecycle.fail(request_id, "processing_failed", str(exc))
+        lifecycle.fail(request_id, FailureCode.PROCESSING_FAILED, str(exc))
         return
     except Exception as exc:
         log.exception("upscale %s crashed", request_id)
-        lifecycle.fail(request_id, "processing_failed", f"{type(exc).__name__}: {exc}")
+        lifecycle.fail(request_id, FailureCode.PROCESSING_FAILED, f"{type(exc).__name__}: {exc}")
         return
     finally:
         storage.delete(row.input_file)
@@ -94,6 +95,6 @@ def fail_stale() -> int:
     cutoff = timezone.now() - timedelta(seconds=limit)
     stale = UpscaleRequest.objects.filter(status__in=[Status.QUEUED, Status.PROCESSING], created_at__lt=cutoff)
     return sum(
-        lifecycle.fail(request_id, "upscale_timeout", "no worker finished the request")
+        lifecycle.fail(request_id, FailureCode.UPSCALE_TIMEOUT, "no worker finished the request")
         for request_id in stale.values_list("request_id", flat=True)
     )

@@ -7,7 +7,7 @@ import pytest
 from billing import ledger
 from billing.models import LedgerEntry
 from tests.images import data_uri, image_bytes
-from upscale import engine, storage, tasks, views
+from upscale import engine, services, storage, tasks
 from upscale.models import UpscaleRequest
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -59,7 +59,7 @@ def test_queue_down_is_503_and_refunded(api, customer, monkeypatch) -> None:
 
 def test_no_worker_in_time_is_504_refunded_and_late_result_discarded(api, customer, monkeypatch, settings) -> None:
     settings.ARTNEX_WAIT_SECONDS = 0.3
-    monkeypatch.setattr(views, "enqueue", lambda request_id: None)  # nobody picks the job up
+    monkeypatch.setattr(services, "enqueue", lambda request_id: None)  # nobody picks the job up
     response = api.upscale(BODY, key=customer.key)
     assert response.status_code == 504
     request_id = response.json()["request_id"]
@@ -85,8 +85,8 @@ def test_stale_requests_are_failed_and_refunded(api, customer, monkeypatch, sett
     import time_machine
     from django.utils import timezone
 
-    monkeypatch.setattr(views, "enqueue", lambda request_id: None)
-    monkeypatch.setattr(views, "wait_for_result", lambda request_id: UpscaleRequest.objects.get(
+    monkeypatch.setattr(services, "enqueue", lambda request_id: None)
+    monkeypatch.setattr(services, "wait_for_result", lambda request_id: UpscaleRequest.objects.get(
         request_id=request_id))  # the web process "dies" before answering
     api.upscale(BODY, key=customer.key)
     row = UpscaleRequest.objects.get()

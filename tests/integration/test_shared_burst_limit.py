@@ -12,7 +12,7 @@ from types import SimpleNamespace
 import pytest
 
 from tests.integration import needs_services, post_upscale
-from upscale import views
+from upscale import limits
 
 pytestmark = [pytest.mark.integration, needs_services, pytest.mark.django_db(transaction=True)]
 REPO = Path(__file__).resolve().parents[2]
@@ -41,7 +41,7 @@ def test_burst_limit_is_counted_in_redis(live_server, make_customer, settings) -
     customer = make_customer(credits=0)
     # The subprocess below keys the counter the way the view does.
     request = SimpleNamespace(auth=SimpleNamespace(pk=customer.account.api_keys.get().pk))
-    assert views._burst_key("upscale-burst", request) == f"key:{request.auth.pk}"
+    assert limits.burst_key("upscale-burst", request) == f"key:{request.auth.pk}"
 
     # No image: the limits are checked first, so these count without any credits or work.
     codes = [post_upscale(live_server.url, customer.key, {}).status for _ in range(4)]

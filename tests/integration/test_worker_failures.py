@@ -7,17 +7,14 @@ import os
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 
 from accounts.models import ApiKey
 from billing import ledger
 from billing.models import LedgerEntry
 from tests.images import image_bytes
 from tests.integration import needs_services
-from upscale import inspect, lifecycle, storage, views
-from upscale.ids import new_request_id
+from upscale import services, storage
 from upscale.intake import ImageSource
-from upscale.waiting import wait_for_result
 
 pytestmark = [pytest.mark.integration, needs_services, pytest.mark.django_db(transaction=True)]
 # A model the registry knows, whose weights are not installed and may not be downloaded here.
@@ -29,18 +26,11 @@ def test_missing_weights_fail_the_request_and_refund(worker, make_customer) -> N
     assert not (Path(os.environ["ARTNEX_MODEL_DIR"]) / "RealESRGAN_x2plus.pth").exists()
     customer = make_customer(credits=1000)
     data = image_bytes("PNG", (16, 16))
-    info = inspect.inspect_image(data)
-    request_id = new_request_id()
-    input_file = storage.save(storage.input_name(request_id), data)
-    lifecycle.create(
-        request_id=request_id, api_key=ApiKey.objects.get(account=customer.account),
-        source=ImageSource(data, "data"), info=info, scale=2.0, output_size=inspect.check_output(info, 2.0),
-        model=ABSENT_MODEL, input_file=input_file,
-    )
-    assert customer.refresh().credits == 1000 - settings.ARTNEX_PRICE_CREDITS
-
-    views.enqueue(request_id)
-    row = wait_for_result(request_id)  # what the web process does: poll the row
+    # Outside a transaction the task is queued at once, as after the API view's commit.
+    row = services.submit(account=customer.account, api_key=ApiKey.objects.get(account=customer.account),
+                          source=ImageSource(data, "data"), scale=2.0, model=ABSENT_MODEL)
+    request_id, input_file = row.request_id, row.input_file
+    row = services.wait_for_result(request_id)  # what the web process does: poll the row
 
     assert (row.status, row.error_code, row.credits_charged) == ("failed", "processing_failed", 0)
     assert ABSENT_MODEL in row.error_message

@@ -10,13 +10,24 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from .catalog import MAX_SCALE, MIN_SCALE, default_config, list_models, resolve_model_name, target_size
+from .catalog import (
+    DEFAULT_SCALE,
+    FORMATS,
+    MAX_SCALE,
+    MIN_SCALE,
+    default_config,
+    list_models,
+    resolve_model_name,
+    target_size,
+)
 from .config import EngineConfig
 from .errors import EngineError, ModelUnavailable, UnsupportedImage
 
 _HEAVY = {"UpscaleResult", "upscale_bytes", "upscale_image", "warm_up"}
 
 __all__ = [
+    "DEFAULT_SCALE",
+    "FORMATS",
     "MAX_SCALE",
     "MIN_SCALE",
     "EngineConfig",

@@ -12,7 +12,12 @@ import threading
 from .config import EngineConfig
 from .registry import all_specs, lookup
 
+# The scale range, default and image formats of the whole product: Django settings, the API's
+# validation and messages, the CLI and the docs' schema all read them from here.
 MIN_SCALE, MAX_SCALE = 1.0, 4.0
+DEFAULT_SCALE = 2.0
+# Format name (as Pillow says it): its media type and file extension.
+FORMATS = {"JPEG": ("image/jpeg", "jpg"), "PNG": ("image/png", "png"), "WEBP": ("image/webp", "webp")}
 
 _default_config: EngineConfig | None = None
 _default_lock = threading.Lock()

@@ -16,11 +16,11 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
+from .catalog import FORMATS
 from .errors import EngineError, UnsupportedImage
 
 log = logging.getLogger(__name__)
 
-FORMATS = {"JPEG": ("image/jpeg", "jpg"), "PNG": ("image/png", "png"), "WEBP": ("image/webp", "webp")}
 ALIASES = {"JPG": "JPEG", "JPEG": "JPEG", "PNG": "PNG", "WEBP": "WEBP"}
 WEBP_MAX_SIDE = 16383
 GPS_IFD = 0x8825

@@ -9,8 +9,8 @@ from django.views.decorators.http import require_GET
 
 from accounts.customer import customer_view
 from accounts.models import Account
-from accounts.quota import quota_state
 
+from ..quota import quota_state
 from . import charts, usage
 
 DAYS = 30

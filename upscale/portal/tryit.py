@@ -10,8 +10,9 @@ from django.views.decorators.http import require_http_methods
 
 from accounts.customer import customer_view
 from accounts.models import Account
-from upscale.errors import ApiError  # MERGE: artnex.errors
+from artnex.errors import ApiError
 
+from .. import services
 from ..intake import ImageSource, read_image
 from .forms import TryItForm
 
@@ -23,7 +24,6 @@ def try_it(request: HttpRequest, account: Account) -> HttpResponse:
     error: ApiError | None = None
     if request.method == "POST" and form.is_valid():
         try:
-            from .. import services  # type: ignore[attr-defined]  # MERGE: top-level
             row = services.submit(account=account, source=_source(form), scale=form.cleaned_data["scale"])
             # Like the API, the page waits for the worker; the detail page then shows the result.
             row = services.wait(row.request_id)

@@ -6,11 +6,13 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from upscale.engine import EngineConfig, EngineError, upscale_bytes
+from upscale.engine import FORMATS, EngineConfig, EngineError, upscale_bytes
 
-EXTENSIONS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".webp": "WEBP"}
+# The output format follows the file's extension: the engine's own table, plus .jpeg.
+EXTENSIONS = {f".{extension}": name for name, (_, extension) in FORMATS.items()} | {".jpeg": "JPEG"}
 # Below this many tiles a bar is noise; a large image gets one.
 PROGRESS_MIN_TILES = 4
 
@@ -21,7 +23,11 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("input", type=Path)
         parser.add_argument("output", type=Path, help="format follows the extension (.jpg, .png, .webp)")
-        parser.add_argument("--scale", type=float, default=2.0, help="1 to 4 (default 2, as the API)")
+        parser.add_argument(
+            "--scale", type=float, default=settings.ARTNEX_DEFAULT_SCALE,
+            help=f"{settings.ARTNEX_MIN_SCALE:g} to {settings.ARTNEX_MAX_SCALE:g} "
+                 f"(default {settings.ARTNEX_DEFAULT_SCALE:g}, as the API)",
+        )
         parser.add_argument("--model", default=None, help="registry name (default: ARTNEX_DEFAULT_MODEL)")
         parser.add_argument("--tile", type=_tile, default=None, help="tile size in input pixels (default: auto)")
 

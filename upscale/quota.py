@@ -7,7 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 from django.utils import timezone
 
-from .models import Account
+from accounts.models import Account
+from artnex.errors import RateLimitExceeded
+
+from .models import UpscaleRequest
 
 
 @dataclass(frozen=True)
@@ -43,9 +46,6 @@ def day_bounds(now: datetime | None = None) -> tuple[datetime, datetime]:
 
 
 def quota_state(account: Account, now: datetime | None = None) -> QuotaState:
-    # Imported here: the upscale app depends on accounts, not the other way round at import time.
-    from upscale.models import UpscaleRequest
-
     start, end = day_bounds(now)
     # Requests that failed on our side do not use up the customer's quota.
     used = (
@@ -54,3 +54,16 @@ def quota_state(account: Account, now: datetime | None = None) -> QuotaState:
         .count()
     )
     return QuotaState(limit=account.daily_quota, used=used, resets_at=end)
+
+
+class QuotaExhausted(Exception):
+    """The account has used its daily quota; nothing was charged or recorded."""
+
+    def __init__(self, quota: QuotaState) -> None:
+        self.quota = quota
+        super().__init__(f"daily quota of {quota.limit} requests used up")
+
+
+def quota_exceeded(quota: QuotaState) -> RateLimitExceeded:
+    """The contract's 429 for a used-up quota: when to retry, and the quota headers."""
+    return RateLimitExceeded(headers={"Retry-After": str(quota.retry_after_seconds()), **quota.headers()})

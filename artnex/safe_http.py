@@ -1,7 +1,7 @@
-"""Downloads the image behind a client's URL without letting the URL reach our own network.
+"""Fetches a URL a customer gave us without letting it reach our own network.
 
-A customer's ``image`` URL is attacker-controlled input that makes *our* server open a
-connection, so this module is the SSRF boundary of the service:
+A customer's URL (an ``image`` to upscale, later a webhook) is attacker-controlled input that
+makes *our* server open a connection, so this module is the SSRF boundary of the service:
 
 * Each hop's host is resolved exactly once and every address it resolves to is checked;
   the TCP connection then goes to a checked address, never to a second DNS answer, so a
@@ -34,32 +34,30 @@ from functools import cache
 from types import TracebackType
 from urllib.parse import quote, urljoin, urlsplit
 
-from upscale.errors import ImageTooLarge, InvalidImageFormat
-
-__all__ = ["fetch_image", "is_public_address"]
+__all__ = ["FetchError", "ResponseTooLarge", "describe_size", "fetch", "is_public_address"]
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[[str, int], list[str]]
 AddressPolicy = Callable[[IPAddress], bool]
 
-USER_AGENT = "Artnex/1.0 (+image fetcher)"
+USER_AGENT = "Artnex/1.0"
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 CHUNK_SIZE = 64 * 1024
 
-BAD_URL = "image URL is not a valid URL"
-HTTPS_ONLY = "image URL must use https"
-HTTP_OR_HTTPS = "image URL must use http or https"
-HAS_CREDENTIALS = "image URL must not contain a user name or password"
-UNRESOLVABLE = "image URL host could not be resolved"
-REFUSED_ADDRESS = "image URL resolves to a private or reserved address"
-UNREACHABLE = "image URL could not be reached"
-TIMED_OUT = "image URL did not answer in time"
-BAD_CERTIFICATE = "image URL's TLS certificate could not be verified"
-TLS_FAILED = "image URL's TLS handshake failed"
-BAD_HTTP = "image URL did not answer valid HTTP"
-TOO_MANY_REDIRECTS = "image URL redirected too many times"
-EMPTY_BODY = "image URL answered an empty body"
-TRUNCATED_BODY = "image URL closed the connection before the image was complete"
+BAD_URL = "URL is not a valid URL"
+HTTPS_ONLY = "URL must use https"
+HTTP_OR_HTTPS = "URL must use http or https"
+HAS_CREDENTIALS = "URL must not contain a user name or password"
+UNRESOLVABLE = "URL host could not be resolved"
+REFUSED_ADDRESS = "URL resolves to a private or reserved address"
+UNREACHABLE = "URL could not be reached"
+TIMED_OUT = "URL did not answer in time"
+BAD_CERTIFICATE = "URL's TLS certificate could not be verified"
+TLS_FAILED = "URL's TLS handshake failed"
+BAD_HTTP = "URL did not answer valid HTTP"
+TOO_MANY_REDIRECTS = "URL redirected too many times"
+EMPTY_BODY = "URL answered an empty body"
+TRUNCATED_BODY = "URL closed the connection before the answer was complete"
 
 # Ranges a customer's URL must never reach. Most are also caught by ``is_global`` and
 # friends, but spelling them out keeps the policy readable and independent of the
@@ -105,12 +103,28 @@ _NAT64_WELL_KNOWN = ipaddress.IPv6Network("64:ff9b::/96")
 _NUMERIC_LABEL = re.compile(r"(0x[0-9a-f]*|[0-9]+)", re.IGNORECASE)
 
 
+class FetchError(Exception):
+    """The URL was refused or did not answer usable HTTP; the message is safe to show the caller."""
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+        super().__init__(message)
+
+
+class ResponseTooLarge(Exception):
+    """The answer is over ``max_bytes``; nothing past the cap was read."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        super().__init__(f"the answer is larger than {describe_size(max_bytes)}")
+
+
 class _Timeout(Exception):
     """The whole-download deadline passed (kept apart from socket time-outs for clarity)."""
 
 
 def is_public_address(address: IPAddress) -> bool:
-    """Whether a customer's image URL may make us connect to ``address``."""
+    """Whether a customer's URL may make us connect to ``address``."""
     embedded = _embedded_ipv4(address)
     if embedded is not None:
         return is_public_address(embedded)
@@ -151,6 +165,8 @@ class _Options:
     connect_timeout: float
     read_timeout: float
     max_redirects: int
+    accept: str
+    user_agent: str
 
 
 @dataclass(frozen=True)
@@ -163,7 +179,7 @@ class _Target:
     path: str  # request target: path and query, never the fragment
 
 
-def fetch_image(
+def fetch(
     url: str,
     *,
     max_bytes: int,
@@ -174,6 +190,8 @@ def fetch_image(
     resolver: Resolver | None = None,
     ssl_context: ssl.SSLContext | None = None,
     is_allowed_address: AddressPolicy | None = None,
+    accept: str = "*/*",
+    user_agent: str = USER_AGENT,
 ) -> bytes:
     """Download at most ``max_bytes`` from ``url`` and return them.
 
@@ -181,8 +199,8 @@ def fetch_image(
     allows plain http and any address. ``resolver``, ``ssl_context`` and
     ``is_allowed_address`` exist so tests can point real connections at local servers.
 
-    Raises ``InvalidImageFormat`` when the URL does not answer an image, and
-    ``ImageTooLarge`` when the answer is over ``max_bytes``.
+    Raises ``FetchError`` (a message fit for the customer) when the URL is refused or does
+    not answer a complete 2xx body, and ``ResponseTooLarge`` when the body is over ``max_bytes``.
     """
     options = _Options(
         max_bytes=max_bytes,
@@ -193,6 +211,8 @@ def fetch_image(
         connect_timeout=connect_timeout,
         read_timeout=read_timeout,
         max_redirects=max_redirects,
+        accept=accept,
+        user_agent=user_agent,
     )
     # Per-read time-outs alone let a server drip one byte just inside each of them.
     with _Deadline(connect_timeout + 2 * read_timeout) as deadline:
@@ -214,35 +234,35 @@ def _download(url: str, options: _Options, deadline: _Deadline) -> bytes:
         addresses = _checked_addresses(target, options, deadline)
         connection = _PinnedConnection(target, addresses, options, deadline)
         try:
-            response = _send_request(connection, target)
+            response = _send_request(connection, target, options)
             location = response.getheader("Location") if response.status in REDIRECT_STATUSES else None
             if location:
                 url = urljoin(url, location)
                 continue
-            return _read_image(response, options.max_bytes, deadline)
+            return _read_body(response, options.max_bytes, deadline)
         finally:
             connection.close()
             deadline.unwatch()
-    raise InvalidImageFormat(TOO_MANY_REDIRECTS)
+    raise FetchError(TOO_MANY_REDIRECTS)
 
 
 def _parse_url(url: str, allow_http: bool) -> _Target:
     # Whitespace and control characters are how request lines and headers get smuggled.
     if any(char <= " " or char == "\x7f" for char in url):
-        raise InvalidImageFormat(BAD_URL)
+        raise FetchError(BAD_URL)
     try:
         parts = urlsplit(url)
         port = parts.port
     except ValueError:
-        raise InvalidImageFormat(BAD_URL) from None
+        raise FetchError(BAD_URL) from None
     allowed_schemes = ("http", "https") if allow_http else ("https",)
     if parts.scheme not in allowed_schemes:
-        raise InvalidImageFormat(HTTP_OR_HTTPS if allow_http else HTTPS_ONLY)
+        raise FetchError(HTTP_OR_HTTPS if allow_http else HTTPS_ONLY)
     if "@" in parts.netloc:
-        raise InvalidImageFormat(HAS_CREDENTIALS)
+        raise FetchError(HAS_CREDENTIALS)
     host = _ascii_host(parts.hostname or "")
     if port == 0:
-        raise InvalidImageFormat(BAD_URL)
+        raise FetchError(BAD_URL)
     path = _percent_encode_non_ascii(parts.path or "/")
     if parts.query:
         path += "?" + _percent_encode_non_ascii(parts.query)
@@ -253,15 +273,15 @@ def _parse_url(url: str, allow_http: bool) -> _Target:
 def _ascii_host(hostname: str) -> str:
     """The host as it goes on the wire; refuses hosts that only some parsers agree on."""
     if not hostname:
-        raise InvalidImageFormat(BAD_URL)
+        raise FetchError(BAD_URL)
     with contextlib.suppress(ValueError):
         return str(ipaddress.ip_address(hostname))
     try:
         host = hostname.encode("idna").decode("ascii")
     except UnicodeError:
-        raise InvalidImageFormat(BAD_URL) from None
+        raise FetchError(BAD_URL) from None
     if _NUMERIC_LABEL.fullmatch(host.rstrip(".").rsplit(".", 1)[-1]):
-        raise InvalidImageFormat(BAD_URL)
+        raise FetchError(BAD_URL)
     return host
 
 
@@ -279,9 +299,9 @@ def _checked_addresses(target: _Target, options: _Options, deadline: _Deadline) 
         answers = _resolve(options.resolver, target.host, target.port, timeout)
     addresses = [_parse_address(answer) for answer in answers]
     if not addresses:
-        raise InvalidImageFormat(UNRESOLVABLE)
+        raise FetchError(UNRESOLVABLE)
     if not all(options.is_allowed_address(address) for address in addresses):
-        raise InvalidImageFormat(REFUSED_ADDRESS)
+        raise FetchError(REFUSED_ADDRESS)
     return answers
 
 
@@ -297,7 +317,7 @@ def _parse_address(answer: str) -> IPAddress:
     try:
         return ipaddress.ip_address(answer)
     except ValueError:
-        raise InvalidImageFormat(UNRESOLVABLE) from None
+        raise FetchError(UNRESOLVABLE) from None
 
 
 def _system_resolver(host: str, port: int) -> list[str]:
@@ -325,7 +345,7 @@ def _resolve(resolver: Resolver, host: str, port: int, timeout: float) -> list[s
     except queue.Empty:
         raise _Timeout from None
     if isinstance(answer, (OSError, UnicodeError, ValueError)):
-        raise InvalidImageFormat(UNRESOLVABLE) from answer
+        raise FetchError(UNRESOLVABLE) from answer
     if isinstance(answer, Exception):
         raise answer  # a bug in the resolver, not the client's doing
     return answer
@@ -367,31 +387,33 @@ class _PinnedConnection(http.client.HTTPConnection):
         raise error
 
 
-def _send_request(connection: http.client.HTTPConnection, target: _Target) -> http.client.HTTPResponse:
+def _send_request(
+    connection: http.client.HTTPConnection, target: _Target, options: _Options
+) -> http.client.HTTPResponse:
     connection.request(
         "GET",
         target.path,
         # http.client adds Host (the URL's host) and Accept-Encoding: identity: we want
-        # the image's own bytes, never a compressed stream to inflate.
-        headers={"Accept": "image/*", "User-Agent": USER_AGENT, "Connection": "close"},
+        # the body's own bytes, never a compressed stream to inflate.
+        headers={"Accept": options.accept, "User-Agent": options.user_agent, "Connection": "close"},
     )
     return connection.getresponse()
 
 
-def _read_image(response: http.client.HTTPResponse, max_bytes: int, deadline: _Deadline) -> bytes:
+def _read_body(response: http.client.HTTPResponse, max_bytes: int, deadline: _Deadline) -> bytes:
     if not 200 <= response.status < 300:
-        raise InvalidImageFormat(f"image URL answered HTTP {response.status}")
+        raise FetchError(f"URL answered HTTP {response.status}")
     # http.client ignores Content-Length when the body is chunked, so this only trusts it
     # to refuse early; the cap below is what actually holds.
     if response.length is not None and response.length > max_bytes:
-        raise ImageTooLarge(_too_large_message(max_bytes))
+        raise ResponseTooLarge(max_bytes)
     body = _read_capped(response, max_bytes)
     # A deadline shutdown looks like a clean end of a body without Content-Length.
     deadline.check()
     if response.length:
-        raise InvalidImageFormat(TRUNCATED_BODY)
+        raise FetchError(TRUNCATED_BODY)
     if not body:
-        raise InvalidImageFormat(EMPTY_BODY)
+        raise FetchError(EMPTY_BODY)
     return body
 
 
@@ -399,20 +421,16 @@ def _read_capped(response: http.client.HTTPResponse, max_bytes: int) -> bytes:
     body = bytearray()
     while True:
         # read1 makes at most one socket read, so a chunk never waits to fill up, and
-        # asking for one byte past the cap is enough to know the image is too large.
+        # asking for one byte past the cap is enough to know the body is too large.
         chunk = response.read1(min(CHUNK_SIZE, max_bytes + 1 - len(body)))
         if not chunk:
             return bytes(body)
         body += chunk
         if len(body) > max_bytes:
-            raise ImageTooLarge(_too_large_message(max_bytes))
+            raise ResponseTooLarge(max_bytes)
 
 
-def _too_large_message(max_bytes: int) -> str:
-    return f"image is larger than {_describe_size(max_bytes)}"
-
-
-def _describe_size(size: int) -> str:
+def describe_size(size: int) -> str:
     # The contract counts 10 MB as 10 * 1024 * 1024 bytes.
     for unit, factor in (("MB", 1024 * 1024), ("KB", 1024)):
         if size >= factor and size % factor == 0:
@@ -420,17 +438,17 @@ def _describe_size(size: int) -> str:
     return f"{size} bytes"
 
 
-def _network_error(exc: BaseException, deadline: _Deadline) -> InvalidImageFormat:
+def _network_error(exc: BaseException, deadline: _Deadline) -> FetchError:
     """A message that helps the client without describing our network to it."""
     if deadline.expired or isinstance(exc, (_Timeout, TimeoutError)):
-        return InvalidImageFormat(TIMED_OUT)
+        return FetchError(TIMED_OUT)
     if isinstance(exc, ssl.SSLCertVerificationError):
-        return InvalidImageFormat(BAD_CERTIFICATE)
+        return FetchError(BAD_CERTIFICATE)
     if isinstance(exc, ssl.SSLError):
-        return InvalidImageFormat(TLS_FAILED)
+        return FetchError(TLS_FAILED)
     if isinstance(exc, http.client.HTTPException):
-        return InvalidImageFormat(BAD_HTTP)
-    return InvalidImageFormat(UNREACHABLE)
+        return FetchError(BAD_HTTP)
+    return FetchError(UNREACHABLE)
 
 
 class _Deadline:

@@ -51,7 +51,8 @@ class ImageTooLarge(ApiError):
 
 class InvalidScale(ApiError):
     code = "invalid_scale"
-    default_message = "scale must be a number between 1 and 4"
+    # The API words it with the configured range (upscale.serializers); this is the fallback.
+    default_message = "scale must be a number in the supported range"
 
 
 class InvalidRequest(ApiError):
@@ -110,6 +111,23 @@ class InternalError(ApiError):
     default_message = "An unexpected error occurred. No credits were charged."
 
 
+class MethodNotAllowed(ApiError):
+    status = 405
+    code = "method_not_allowed"
+    default_message = "This endpoint does not answer that HTTP method."
+
+
+def error_classes() -> list[type[ApiError]]:
+    """Every contract error, for the OpenAPI schema and its test (subclasses of subclasses too)."""
+    found: list[type[ApiError]] = []
+    pending = list(ApiError.__subclasses__())
+    while pending:
+        cls = pending.pop(0)
+        found.append(cls)
+        pending += cls.__subclasses__()
+    return found
+
+
 def error_body(code: str, message: str, request_id: str | None) -> dict[str, Any]:
     return {"success": False, "error": {"code": code, "message": message}, "request_id": request_id}
 
@@ -132,6 +150,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> JsonResponse |
         return error_response(exc, request_id)
     if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
         error: ApiError = InvalidApiKey()
+    elif isinstance(exc, exceptions.MethodNotAllowed):
+        error = MethodNotAllowed(str(exc.detail))
     elif isinstance(exc, exceptions.UnsupportedMediaType):
         error = InvalidRequest("Content-Type must be application/json.")
     elif isinstance(exc, exceptions.ParseError):

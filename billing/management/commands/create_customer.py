@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.core.validators import validate_email
@@ -13,6 +12,7 @@ from django.db import transaction
 from accounts import keys
 from accounts.models import Account, Plan
 from billing import ledger
+from billing.onboarding import NoPlan, open_account
 
 
 class Command(BaseCommand):
@@ -21,7 +21,8 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("email")
         parser.add_argument("--credits", type=int, default=None,
-                            help="Set the balance to N credits (a ledger grant of the difference).")
+                            help="Set the balance to N credits (a ledger grant of the difference); "
+                                 "a new customer gets ARTNEX_SIGNUP_CREDITS without it.")
         parser.add_argument("--plan", default=None, help="Plan slug (free, pro, business).")
         parser.add_argument("--daily-quota", type=int, default=None, help="Override the plan's daily quota.")
         parser.add_argument("--key-name", default="cli", help="Name of the new API key.")
@@ -36,14 +37,18 @@ class Command(BaseCommand):
             raise CommandError("--credits must be 0 or more")
         if options["daily_quota"] is not None and options["daily_quota"] < 0:
             raise CommandError("--daily-quota must be 0 or more")
+        plan = self._plan(options["plan"])
         with transaction.atomic():
-            account, created = self._account(email, options["plan"])
-            if options["daily_quota"] is not None:
-                account.daily_quota_override = options["daily_quota"]
-                account.save(update_fields=["daily_quota_override"])
-            if options["credits"] is not None and options["credits"] != account.credits:
-                ledger.grant(account.pk, options["credits"] - account.credits, reason="create_customer")
-                account.refresh_from_db()
+            account = Account.objects.filter(user__email__iexact=email).select_related("plan").first()
+            created = account is None
+            if account is None:
+                try:
+                    account = open_account(email, credits=options["credits"], plan=plan,
+                                           daily_quota=options["daily_quota"])
+                except NoPlan as exc:
+                    raise CommandError(str(exc)) from exc
+            else:
+                self._update(account, plan, options["credits"], options["daily_quota"])
             _, plain = keys.create_key(account, options["key_name"])
         self.stdout.write(
             f"{'Created' if created else 'Updated'} customer {email}: plan {account.plan.slug}, "
@@ -52,26 +57,22 @@ class Command(BaseCommand):
         self.stdout.write("API key (shown once, store it now):")
         self.stdout.write(plain)
 
-    def _account(self, email: str, plan_slug: str | None) -> tuple[Account, bool]:
-        plan = None
-        if plan_slug is not None:
-            plan = Plan.objects.filter(slug=plan_slug).first()
-            if plan is None:
-                slugs = ", ".join(Plan.objects.values_list("slug", flat=True))
-                raise CommandError(f"unknown plan {plan_slug!r}; plans: {slugs}")
-        user_model = get_user_model()
-        user = user_model.objects.filter(email__iexact=email).first()
-        if user is None:
-            user = user_model.objects.create_user(username=email, email=email)
-            user.set_unusable_password()
-            user.save()
-        account = Account.objects.filter(user=user).first()
-        if account is None:
-            plan = plan or Plan.default()
-            if plan is None:
-                raise CommandError("no plans exist; create one in the admin first")
-            return Account.objects.create(user=user, plan=plan), True
+    def _plan(self, slug: str | None) -> Plan | None:
+        if slug is None:
+            return None
+        plan = Plan.objects.filter(slug=slug).first()
+        if plan is None:
+            slugs = ", ".join(Plan.objects.values_list("slug", flat=True))
+            raise CommandError(f"unknown plan {slug!r}; plans: {slugs}")
+        return plan
+
+    def _update(self, account: Account, plan: Plan | None, credits: int | None, daily_quota: int | None) -> None:
         if plan is not None and account.plan_id != plan.pk:
             account.plan = plan
             account.save(update_fields=["plan"])
-        return account, False
+        if daily_quota is not None:
+            account.daily_quota_override = daily_quota
+            account.save(update_fields=["daily_quota_override"])
+        if credits is not None and credits != account.credits:
+            ledger.grant(account.pk, credits - account.credits, reason="create_customer")
+            account.refresh_from_db()
