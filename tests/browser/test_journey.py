@@ -135,6 +135,11 @@ def test_whole_journey(new_page, screenshot, live_server, settings, tmp_path) ->
     nav(page, "Docs")
     assert key[:16] in page.locator("#curl-example").inner_text()
     screenshot(page, "11-docs")
+    # The OpenAPI reference: Redoc from this service's static files renders /v1/openapi.json.
+    page.get_by_role("link", name="OpenAPI reference").first.click()
+    expect(page.locator("#redoc h1").first).to_contain_text("Artnex API")
+    expect(page.get_by_text("/v1/upscale").first).to_be_visible()
+    screenshot(page, "11b-openapi-reference")
 
     # Revoke, with a confirmation step; the key then gets 401 from the API.
     nav(page, "API keys")
