@@ -19,9 +19,6 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 INSTALL_HINT = "Chromium is not installed at {path}: run `apt-get install -y chromium` to run the browser tests"
 SCREENSHOTS = Path(os.environ.get("ARTNEX_SCREENSHOT_DIR", Path(__file__).resolve().parents[2] / "var" / "screenshots"))
 
-# Playwright's sync API runs an event loop in this thread; Django then refuses ORM calls from
-# it unless told that this (test-only) thread is really synchronous.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
 def _missing(reason: str) -> None:
@@ -30,18 +27,29 @@ def _missing(reason: str) -> None:
     pytest.skip(reason)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
+    """Chromium for one module's tests; stopped afterwards, so later tests run without it."""
     if not (Path(CHROMIUM).is_file() or shutil.which(CHROMIUM)):
         _missing(INSTALL_HINT.format(path=CHROMIUM))
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
         _missing("the playwright package is missing: run `make install`")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+    # Playwright's sync API keeps an event loop running in this thread; Django refuses ORM calls
+    # (the tests' own, the database flush) from it unless told this thread is synchronous.
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            yield chromium
+            chromium.close()
+    finally:
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
 @pytest.fixture
