@@ -278,6 +278,7 @@ ACCOUNT_RATE_LIMITS = {
 # Account creation (the free plan and the starting grant in the ledger) belongs to billing.
 ACCOUNT_ADAPTER = "billing.signup.SignupAdapter"
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Artnex] "
+ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if IS_PRODUCTION else "http"  # links in those mails
 # Mail: printed on the console unless EMAIL_URL names an SMTP server
 # (smtp+tls://user:password@smtp.example.com:587).
 if "EMAIL_URL" in env:

@@ -58,6 +58,8 @@ def test_sign_up_opens_a_free_account_with_the_starting_grant(client, plans, set
     assert response.status_code == 302 and response["Location"] == reverse("portal:dashboard")
     account = Account.objects.get(user__email="new@example.com")
     assert account.plan.slug == "free"
+    assert account.user.username == "new@example.com"  # opened by billing.onboarding, like every customer
+    assert account.user.check_password(PASSWORD)
     assert account.credits == 300
     grant = LedgerEntry.objects.get(account=account)
     assert grant.kind == "grant" and grant.amount == 300
@@ -139,3 +141,9 @@ def test_password_reset_by_email(client, plans, make_customer) -> None:
 def test_unknown_email_for_password_reset_reveals_nothing(client, plans) -> None:
     response = client.post(reverse("account_reset_password"), {"email": "nobody@example.com"})
     assert response.status_code == 302  # the same answer as for a customer's address
+
+
+def test_an_operator_without_customer_account_is_sent_to_the_admin(client, plans, django_user_model) -> None:
+    django_user_model.objects.create_user("ops", "ops@example.com", PASSWORD, is_staff=True)
+    response = client.post(reverse("account_login"), {"login": "ops@example.com", "password": PASSWORD})
+    assert response["Location"] == reverse("admin:index")
