@@ -176,6 +176,10 @@ def test_two_customers_are_kept_apart(new_page, screenshot, live_server) -> None
     bob.goto("/history/")
     assert bobs_request.request_id in bob.locator("table.history").inner_text()
     screenshot(bob, "21-history-phone")
+    for path in ("/dashboard/", "/history/", "/keys/", "/try/", "/docs/"):
+        bob.goto(path)
+        # Responsive: wide tables scroll inside their card, the page itself never scrolls sideways.
+        assert bob.evaluate("document.documentElement.scrollWidth") <= 390, path
 
     alice.goto("/history/")
     assert alice.get_by_text("Nothing here yet").is_visible()
