@@ -67,6 +67,7 @@ def test_sign_up_opens_a_free_account_with_the_starting_grant(client, plans, set
     assert client.get(reverse("portal:dashboard")).status_code == 200
     # ...and is sent a verification link all the same.
     assert len(mail.outbox) == 1 and "new@example.com" in mail.outbox[0].to
+    assert mail.outbox[0].subject.startswith("[Artnex] ") and "Hello from Artnex" in mail.outbox[0].body
 
 
 def test_sign_up_refuses_a_taken_email_and_a_weak_password(client, plans, make_customer) -> None:
