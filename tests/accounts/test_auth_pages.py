@@ -148,3 +148,15 @@ def test_an_operator_without_customer_account_is_sent_to_the_admin(client, plans
     django_user_model.objects.create_user("ops", "ops@example.com", PASSWORD, is_staff=True)
     response = client.post(reverse("account_login"), {"login": "ops@example.com", "password": PASSWORD})
     assert response["Location"] == reverse("admin:index")
+
+
+def test_account_settings_pages_render_in_the_portal(client, plans, make_customer) -> None:
+    from tests.portal import login
+
+    login(client, make_customer().account)
+    for name in ("account_email", "account_change_password"):
+        response = client.get(reverse(name))
+        assert response.status_code in (200, 302), name
+        if response.status_code == 200:
+            assert b'aria-label="Account settings"' in response.content
+            assert b"/static/portal/artnex.css" in response.content
