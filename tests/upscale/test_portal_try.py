@@ -163,3 +163,9 @@ def test_csrf_is_enforced(customer) -> None:
     client = login(Client(enforce_csrf_checks=True), customer.account)
     assert client.post(reverse("portal:try"), {"image": upload(), "scale": "2"}).status_code == 403
     assert not UpscaleRequest.objects.exists()
+
+
+def test_a_low_balance_is_announced_before_submitting(client, make_customer) -> None:
+    poor = make_customer(credits=50)
+    response = login(client, poor.account).get(reverse("portal:try"))
+    assert b"below the price of one upscale" in response.content
