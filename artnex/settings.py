@@ -266,15 +266,10 @@ ACCOUNT_SESSION_REMEMBER = None  # the login form offers "remember me"
 ACCOUNT_EMAIL_VERIFICATION = env.str("ARTNEX_EMAIL_VERIFICATION", default="optional")
 if ACCOUNT_EMAIL_VERIFICATION not in {"none", "optional", "mandatory"}:
     raise ImproperlyConfigured("ARTNEX_EMAIL_VERIFICATION must be none, optional or mandatory")
-# allauth's own limits, counted in the cache (CACHE_URL shares them between web processes):
-# failed logins per IP and per account, and password-reset and verification mails.
-ACCOUNT_RATE_LIMITS = {
-    "login_failed": env.str("ARTNEX_LOGIN_FAILED_RATE", default="10/m/ip,5/5m/key"),
-    "signup": "20/m/ip",
-    "reset_password": "20/m/ip,5/m/key",
-    "reset_password_from_key": "20/m/ip",
-    "confirm_email": "1/3m/key",
-}
+# allauth's own rate limits, counted in the cache (CACHE_URL shares them between web processes).
+# Its defaults (sign-ups, password-reset and verification mails, ...) apply; failed logins, per
+# IP and per account, are tunable here.
+ACCOUNT_RATE_LIMITS = {"login_failed": env.str("ARTNEX_LOGIN_FAILED_RATE", default="10/m/ip,5/5m/key")}
 # Account creation (the free plan and the starting grant in the ledger) belongs to billing.
 ACCOUNT_ADAPTER = "billing.signup.SignupAdapter"
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Artnex] "
