@@ -19,12 +19,17 @@ $(VENV)/.installed: pyproject.toml
 	@if ls $(SHARED_MODELS)/*.pth >/dev/null 2>&1; then echo "ARTNEX_MODEL_DIR=$(SHARED_MODELS)" > $@; \
 	else echo "# ARTNEX_MODEL_DIR=/path/to/weights (default: var/models, downloaded on first use)" > $@; fi
 
+# Settings write nothing when imported: the var/ folders and the development secret key are
+# made here, once (python -m artnex.local_setup; idempotent).
 install: $(VENV)/.installed .env
+	$(PY) -m artnex.local_setup
 
+# The Procfile's processes (web on $(PORT), worker, beat), run by honcho as in production;
+# Ctrl-C stops them all.
 run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py collectstatic --noinput --verbosity 0
-	PORT=$(PORT) $(PY) -m artnex.stack
+	PATH="$(abspath $(VENV))/bin:$$PATH" PORT=$(PORT) exec $(VENV)/bin/honcho start --no-colour
 
 # Unit tier on SQLite and an in-process task; then the integration tier (PostgreSQL, Redis,
 # a real Celery worker) when those services answer. With ARTNEX_REQUIRE_INTEGRATION=1 (CI)

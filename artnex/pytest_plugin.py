@@ -10,6 +10,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from artnex import local_setup as _local_setup
+
 _REPO = Path(__file__).resolve().parent.parent
 _SHARED_MODELS = _REPO.parent / "shared" / "models"
 
@@ -25,3 +27,5 @@ os.environ.setdefault("ARTNEX_DEFAULT_MODEL", "realesr-animevideov3")
 # (ARTNEX_INTEGRATION=1) runs a real worker process against PostgreSQL and Redis instead.
 os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "0" if os.environ.get("ARTNEX_INTEGRATION") == "1" else "1")
 os.environ.setdefault("ARTNEX_WAIT_SECONDS", "120")
+# What `make install` does for a checkout: the folders under the (temporary) var directory.
+_local_setup.prepare(Path(os.environ["ARTNEX_VAR_DIR"]))

@@ -7,7 +7,6 @@ Production switches: ``DATABASE_URL`` (PostgreSQL), ``CELERY_BROKER_URL`` (Redis
 
 from __future__ import annotations
 
-import secrets
 from pathlib import Path
 
 import environ
@@ -15,38 +14,37 @@ from django.core.exceptions import ImproperlyConfigured
 
 from upscale.engine import catalog as _catalog
 
+from . import local_setup
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
 # A local .env (written by `make install`, never committed) fills in what the environment lacks;
 # read into os.environ so that the engine, which does not import Django, sees it too.
-if (BASE_DIR / ".env").is_file():
-    environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+local_setup.read_dotenv()
 
 ARTNEX_ENV = env.str("ARTNEX_ENV", default="development")
 if ARTNEX_ENV not in {"development", "test", "production"}:
     raise ImproperlyConfigured(f"ARTNEX_ENV must be development, test or production, not {ARTNEX_ENV!r}")
 IS_PRODUCTION = ARTNEX_ENV == "production"
 
-# Everything the service writes on local disk lives under one folder (ignored by git).
-VAR_DIR = Path(env.str("ARTNEX_VAR_DIR", default=str(BASE_DIR / "var")))
-VAR_DIR.mkdir(parents=True, exist_ok=True)
-
-
-def _development_secret_key() -> str:
-    """Secrets come from the environment; a development checkout gets a random key
-    persisted under var/ so that signed download links survive a restart."""
-    path = VAR_DIR / "dev-secret-key"
-    if not path.exists():
-        path.write_text(secrets.token_urlsafe(50))
-        path.chmod(0o600)
-    return path.read_text().strip()
-
+# Everything the service writes on local disk lives under one folder (ignored by git), which
+# `python -m artnex.local_setup` (make install, make run) creates: settings write nothing.
+VAR_DIR = local_setup.var_dir_from_environment()
 
 if IS_PRODUCTION:
     SECRET_KEY = env.str("DJANGO_SECRET_KEY")
+elif ARTNEX_ENV == "test":
+    # Tests sign nothing that outlives them; a fixed key spares every test process the file.
+    SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="") or "artnex-test-only-not-secret-" + "x" * 32
 else:
-    SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="") or _development_secret_key()
+    # A development checkout keeps a random key under var/, so signed links survive a restart.
+    SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="") or local_setup.read_secret_key(VAR_DIR)
+    if not SECRET_KEY:
+        raise ImproperlyConfigured(
+            f"No DJANGO_SECRET_KEY and no development key in {VAR_DIR}: run `make install` "
+            "(or `python -m artnex.local_setup`) once."
+        )
 
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 _LOCAL_HOSTS = ["127.0.0.1", "localhost", "[::1]", "testserver"]
@@ -132,7 +130,6 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
-STATIC_ROOT.mkdir(exist_ok=True)
 MEDIA_ROOT = Path(env.str("ARTNEX_MEDIA_ROOT", default=str(VAR_DIR / "media")))
 
 # --- Storage of inputs and results ----------------------------------------------------
@@ -209,17 +206,14 @@ ARTNEX_PUBLIC_URL = env.str("ARTNEX_PUBLIC_URL", default="")  # e.g. https://api
 # ARTNEX_PRECISION, ARTNEX_TILE, ...) from the environment: see upscale/engine/config.py.
 
 # --- Celery ---------------------------------------------------------------------------
-_broker_dir = VAR_DIR / "broker"
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):
     # kombu's filesystem transport: a real broker between separate web and worker
     # processes with no server to run. One folder serves as both in and out queue.
-    for _folder in ("queue", "control"):
-        (_broker_dir / _folder).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(_broker_dir / "queue"),
-        "data_folder_out": str(_broker_dir / "queue"),
-        "control_folder": str(_broker_dir / "control"),
+        "data_folder_in": str(local_setup.broker_folder(VAR_DIR, "queue")),
+        "data_folder_out": str(local_setup.broker_folder(VAR_DIR, "queue")),
+        "control_folder": str(local_setup.broker_folder(VAR_DIR, "control")),
         "store_processed": False,
         "polling_interval": 0.2,
     }
@@ -286,8 +280,10 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Artnex <no-reply@loc
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Every line names the upscale request it serves ("-" outside one): see artnex.ids.
+    "filters": {"request_id": {"()": "artnex.ids.RequestIdFilter"}},
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["request_id"]}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
 
@@ -310,3 +306,11 @@ SPECTACULAR_SETTINGS = {
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SERVE_AUTHENTICATION": [],
 }
+
+# --- Request ids in the worker's log lines --------------------------------------------
+# The id reaches the worker in a Celery message header; artnex/celery.py gives every log
+# record of the worker process the request_id these formats name.
+CELERY_WORKER_LOG_FORMAT = "[%(asctime)s: %(levelname)s/%(processName)s] [%(request_id)s] %(message)s"
+CELERY_WORKER_TASK_LOG_FORMAT = (
+    "[%(asctime)s: %(levelname)s/%(processName)s] [%(request_id)s] %(task_name)s[%(task_id)s]: %(message)s"
+)

@@ -61,6 +61,8 @@ def process_upscale(request_id: str) -> None:
         # The waiter gave up (and refunded) before we finished: the result is not delivered.
         storage.delete(name)
         return
+    log.info("upscaled %dx%d -> %dx%d with %s", row.input_width, row.input_height, result.width, result.height,
+             result.model)
     previews.save_preview(request_id, source)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, cast
 
 from django.conf import settings
+from django.http import HttpRequest, HttpResponseBase
 from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -12,7 +13,7 @@ from rest_framework.views import APIView
 
 from accounts.models import ApiKey
 from artnex import errors
-from artnex.ids import attach
+from artnex.ids import attach, bound
 from artnex.openapi import error_responses, response_headers
 
 from . import intake, limits, services
@@ -24,13 +25,14 @@ from .serializers import UpscaleInputSerializer, UpscaleResultSerializer
 class UpscaleView(APIView):
     request_id: str
 
-    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         # Minted before authentication so that even a 401 carries a request id; kept on the
-        # Django request too, where the 500 handler finds it.
+        # Django request, where the error handlers find it, and bound for the log lines and
+        # the task this request queues.
         self.request_id = new_request_id()
         attach(request, self.request_id)
-        attach(request._request, self.request_id)
-        super().initial(request, *args, **kwargs)
+        with bound(self.request_id):
+            return super().dispatch(request, *args, **kwargs)
 
     @extend_schema(
         operation_id="upscale",

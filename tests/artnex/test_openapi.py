@@ -15,7 +15,7 @@ from openapi_spec_validator import validate
 from artnex.errors import error_classes
 
 pytestmark = pytest.mark.django_db
-DOCS = Path(__file__).resolve().parent.parent / "docs" / "api.md"
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "api.md"
 # "| 402 | `insufficient_credits` | ..." rows of the error table
 _ERROR_ROW = re.compile(r"^\|\s*(\d{3})\s*\|\s*`([a-z_]+)`\s*\|", re.MULTILINE)
 # Answered for any unknown path, so no operation lists it; it is in the codes' enum.

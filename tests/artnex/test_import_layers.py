@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("artnex", "accounts", "billing", "upscale")
 APPS = ("accounts", "billing", "upscale")
 # The wiring: it names every app, which is its job.
