@@ -6,7 +6,7 @@ PORT ?= 8000
 # Weights shipped beside the checkout (CI, development machines), used instead of downloading.
 SHARED_MODELS := $(abspath $(CURDIR)/../shared/models)
 
-.PHONY: install run test test-unit test-integration lint bench clean
+.PHONY: install run test test-unit test-integration lint bench clean fuzz
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -39,6 +39,10 @@ test: install
 	$(PY) -m mypy
 	$(PY) -m pytest -m "not integration" $(PYTEST_ARGS)
 	$(PY) -m artnex.integration_env -- $(PY) -m pytest -m integration $(PYTEST_ARGS)
+
+# The schema fuzzing of `make test` (tests/upscale/test_schema_fuzz.py), with many more examples.
+fuzz: install
+	ARTNEX_FUZZ_EXAMPLES=$${ARTNEX_FUZZ_EXAMPLES:-1000} $(PY) -m pytest tests/upscale/test_schema_fuzz.py -q $(PYTEST_ARGS)
 
 lint: install
 	$(PY) -m ruff check .

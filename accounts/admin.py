@@ -9,13 +9,17 @@ from __future__ import annotations
 from django.contrib import admin
 from django.http import HttpRequest
 
+from artnex.admin_actions import GuardedActionsMixin
+
 from . import keys
 from .models import Account, ApiKey, ApiKeyQuerySet, Plan
 
 
 @admin.register(Plan)
 class PlanAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug", "daily_quota", "monthly_price_cents", "is_default"]
+    list_display = ["name", "slug", "daily_quota", "monthly_price_cents", "monthly_credits", "is_default",
+                    "stripe_price_id"]
+    readonly_fields = ["stripe_product_id", "stripe_price_id"]
     prepopulated_fields = {"slug": ["name"]}
 
 
@@ -41,7 +45,7 @@ class AccountAdmin(admin.ModelAdmin):
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(admin.ModelAdmin):
+class ApiKeyAdmin(GuardedActionsMixin, admin.ModelAdmin):
     list_display = ["prefix", "name", "account", "created_at", "last_used_at", "revoked_at"]
     list_filter = [("revoked_at", admin.EmptyFieldListFilter)]
     search_fields = ["prefix", "name", "account__user__email"]
@@ -51,7 +55,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # keys are created by create_customer or the customer; the plain key is shown once
 
-    @admin.action(description="Revoke selected keys")
+    @admin.action(description="Revoke selected keys", permissions=["change"])
     def revoke_keys(self, request: HttpRequest, queryset: ApiKeyQuerySet) -> None:
         for api_key in queryset.active():
             keys.revoke(api_key)

@@ -7,19 +7,29 @@ from django.db import models
 
 
 class Plan(models.Model):
-    """What a customer pays for: how many upscale requests a day."""
+    """What a customer pays for: how many upscale requests a day, and the credits included
+    with each paid month (sold as a Stripe subscription when the price is above 0)."""
 
     slug = models.SlugField(unique=True)
     name = models.CharField(max_length=100)
     daily_quota = models.PositiveIntegerField(help_text="Upscale requests per UTC day.")
     monthly_price_cents = models.PositiveIntegerField(default=0)
+    monthly_credits = models.PositiveIntegerField(default=0, help_text="Credits granted with each paid invoice.")
     is_default = models.BooleanField(default=False, help_text="Given to new sign-ups.")
+    stripe_product_id = models.CharField(max_length=255, blank=True, editable=False)
+    stripe_price_id = models.CharField(max_length=255, blank=True, editable=False,
+                                       help_text="Set by `manage.py stripe_sync`.")
 
     class Meta:
         ordering = ["daily_quota"]
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def lookup_key(self) -> str:
+        """The Stripe Price lookup key that names this plan's current monthly price."""
+        return f"artnex_plan_{self.slug}"
 
     @classmethod
     def default(cls) -> Plan | None:

@@ -117,6 +117,33 @@ class MethodNotAllowed(ApiError):
     default_message = "This endpoint does not answer that HTTP method."
 
 
+class InvalidModel(ApiError):
+    code = "invalid_model"
+    default_message = "model must be one of the engine's model names."
+
+
+class InvalidOutputFormat(ApiError):
+    code = "invalid_output_format"
+    default_message = "output_format must be one of: jpeg, png, webp."
+
+
+class InvalidWebhookUrl(ApiError):
+    code = "invalid_webhook_url"
+    default_message = "webhook_url must be a public https:// URL."
+
+
+class IdempotencyConflict(ApiError):
+    status = 409
+    code = "idempotency_conflict"
+    default_message = "This Idempotency-Key was already used with a different request."
+
+
+class RequestInProgress(ApiError):
+    status = 409
+    code = "request_in_progress"
+    default_message = "The request is still running; delete its result once it has finished."
+
+
 def error_classes() -> list[type[ApiError]]:
     """Every contract error, for the OpenAPI schema and its test (subclasses of subclasses too)."""
     found: list[type[ApiError]] = []
@@ -153,9 +180,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> JsonResponse |
     elif isinstance(exc, exceptions.MethodNotAllowed):
         error = MethodNotAllowed(str(exc.detail))
     elif isinstance(exc, exceptions.UnsupportedMediaType):
-        error = InvalidRequest("Content-Type must be application/json.")
+        error = InvalidRequest("Content-Type must be application/json or multipart/form-data.")
     elif isinstance(exc, exceptions.ParseError):
-        error = InvalidRequest("The request body is not valid JSON.")
+        error = InvalidRequest("The request body could not be parsed: malformed JSON or multipart data.")
     elif isinstance(exc, RequestDataTooBig):
         error = ImageTooLarge("The request body is larger than the service accepts.")
     elif isinstance(exc, exceptions.APIException):

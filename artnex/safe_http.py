@@ -1,7 +1,8 @@
 """Fetches a URL a customer gave us without letting it reach our own network.
 
-A customer's URL (an ``image`` to upscale, later a webhook) is attacker-controlled input that
-makes *our* server open a connection, so this module is the SSRF boundary of the service:
+A customer's URL (an ``image`` to upscale, a webhook that receives the result) is
+attacker-controlled input that makes *our* server open a connection, so this module is the
+SSRF boundary of the service:
 
 * Each hop's host is resolved exactly once and every address it resolves to is checked;
   the TCP connection then goes to a checked address, never to a second DNS answer, so a
@@ -34,7 +35,7 @@ from functools import cache
 from types import TracebackType
 from urllib.parse import quote, urljoin, urlsplit
 
-__all__ = ["FetchError", "ResponseTooLarge", "describe_size", "fetch", "is_public_address"]
+__all__ = ["FetchError", "ResponseTooLarge", "check", "describe_size", "fetch", "is_public_address", "post"]
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[[str, int], list[str]]
@@ -226,6 +227,58 @@ def fetch(
 def _default_ssl_context() -> ssl.SSLContext:
     # Verifies the chain and the host name; contexts are safe to share between threads.
     return ssl.create_default_context()
+
+
+def check(url: str, *, allow_private: bool = False, timeout: float = 5.0, resolver: Resolver | None = None) -> None:
+    """Refuse ``url`` as :func:`fetch` and :func:`post` would, without connecting: the scheme,
+    credentials, and every address the host resolves to. For a URL kept now and used later
+    (a webhook): that later use checks again, since DNS may answer differently by then."""
+    options = _post_options(allow_private, timeout, resolver, None)
+    with _Deadline(timeout) as deadline:
+        try:
+            _checked_addresses(_parse_url(url, options.allow_http), options, deadline)
+        except (OSError, _Timeout) as exc:
+            raise _network_error(exc, deadline) from exc
+
+
+def post(
+    url: str, body: bytes, *, headers: dict[str, str], allow_private: bool = False, timeout: float = 10.0,
+    resolver: Resolver | None = None, ssl_context: ssl.SSLContext | None = None,
+) -> int:
+    """POST ``body`` (JSON) to ``url`` behind the same checks as :func:`fetch`; returns the status.
+
+    Redirects are not followed: a POST that is redirected is not delivered, and following it
+    would let the receiver point us at an address of its choosing.
+    """
+    options = _post_options(allow_private, timeout, resolver, ssl_context)
+    with _Deadline(options.connect_timeout + timeout) as deadline:
+        try:
+            target = _parse_url(url, options.allow_http)
+            connection = _PinnedConnection(target, _checked_addresses(target, options, deadline), options, deadline)
+            try:
+                connection.request("POST", target.path, body=body, headers={
+                    "Content-Type": "application/json", "User-Agent": options.user_agent, "Connection": "close",
+                    **headers,
+                })
+                response = connection.getresponse()
+                response.read1(CHUNK_SIZE)  # the receiver's body is not ours to keep
+                return response.status
+            finally:
+                connection.close()
+                deadline.unwatch()
+        except (OSError, http.client.HTTPException, _Timeout) as exc:
+            raise _network_error(exc, deadline) from exc
+
+
+def _post_options(allow_private: bool, timeout: float, resolver: Resolver | None,
+                  ssl_context: ssl.SSLContext | None) -> _Options:
+    return _Options(
+        max_bytes=CHUNK_SIZE, allow_http=allow_private,
+        is_allowed_address=_allow_any_address if allow_private else is_public_address,
+        resolver=resolver or _system_resolver, ssl_context=ssl_context or _default_ssl_context(),
+        connect_timeout=min(5.0, timeout), read_timeout=timeout, max_redirects=0, accept="*/*",
+        user_agent=USER_AGENT,
+    )
 
 
 def _download(url: str, options: _Options, deadline: _Deadline) -> bytes:

@@ -205,6 +205,17 @@ ARTNEX_PUBLIC_URL = env.str("ARTNEX_PUBLIC_URL", default="")  # e.g. https://api
 # The engine reads its own settings (ARTNEX_MODEL_DIR, ARTNEX_DEFAULT_MODEL, ARTNEX_DEVICE,
 # ARTNEX_PRECISION, ARTNEX_TILE, ...) from the environment: see upscale/engine/config.py.
 
+# --- Billing (Stripe) -----------------------------------------------------------------
+# Without these the product runs as before: the buy page says payments are not configured
+# and admins grant credits by hand. Both keys are needed to sell (the webhook credits the
+# payment); the publishable key is only shown to pages that embed Stripe.js.
+STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
+STRIPE_PUBLISHABLE_KEY = env.str("STRIPE_PUBLISHABLE_KEY", default="")
+STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
+# The stripe library's own base address; tests point it at a local server (stripe-mock works too).
+STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="https://api.stripe.com")
+ARTNEX_CURRENCY = env.str("ARTNEX_CURRENCY", default="usd").lower()
+
 # --- Celery ---------------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):
@@ -237,6 +248,16 @@ CELERY_BEAT_SCHEDULE = {
     "purge-expired-results": {"task": "upscale.tasks.purge_expired", "schedule": 15 * 60.0},
     "fail-stale-requests": {"task": "upscale.tasks.fail_stale", "schedule": 5 * 60.0},
 }
+
+# --- Async API, webhooks, idempotency (issue 11) ---------------------------------------
+# Webhook deliveries: a 2xx answer within the time-out delivers; otherwise retried after
+# base x 4^(n-1) seconds (30 s, 2 min, 8 min, 32 min, 2 h, 8.5 h), then given up.
+ARTNEX_WEBHOOK_TIMEOUT_SECONDS = env.float("ARTNEX_WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+ARTNEX_WEBHOOK_MAX_ATTEMPTS = env.int("ARTNEX_WEBHOOK_MAX_ATTEMPTS", default=7)
+ARTNEX_WEBHOOK_RETRY_BASE_SECONDS = env.int("ARTNEX_WEBHOOK_RETRY_BASE_SECONDS", default=30)
+CELERY_BEAT_SCHEDULE["retry-webhooks"] = {"task": "upscale.webhooks.retry_due", "schedule": 20.0}
+CELERY_BEAT_SCHEDULE["purge-idempotency-keys"] = {"task": "upscale.idempotency.purge_expired",
+                                                  "schedule": 3600.0}
 
 # --- Customer portal: sign-up and login (django-allauth), pages, static assets ---------
 INSTALLED_APPS += ["django.contrib.humanize", "allauth", "allauth.account", "drf_spectacular_sidecar"]

@@ -1,4 +1,5 @@
-"""The account admin's money side: grant credits, and "Add account" through onboarding.
+"""The account admin's money side: a link to the one grant-credits form, and "Add account"
+through onboarding.
 
 Registered over accounts' own AccountAdmin (billing's admin loads after accounts'), so the
 accounts app stays free of billing imports while the admin keeps one page per customer.
@@ -9,23 +10,16 @@ from __future__ import annotations
 from typing import Any, cast
 
 from django import forms
-from django.contrib import admin, messages
-from django.contrib.admin import helpers
+from django.contrib import admin
 from django.contrib.auth.models import User
-from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
-from django.template.response import TemplateResponse
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
 
 from accounts.admin import AccountAdmin
 from accounts.models import Account
 
-from . import ledger
 from .onboarding import AccountExists, open_account
-
-
-class GrantCreditsForm(forms.Form):
-    amount = forms.IntegerField(help_text="Credits to add (negative to take back).")
-    reason = forms.CharField(max_length=255)
 
 
 class NewAccountForm(forms.ModelForm):
@@ -48,7 +42,6 @@ class NewAccountForm(forms.ModelForm):
 
 
 class BillingAccountAdmin(AccountAdmin):
-    actions = ["grant_credits"]
 
     def get_form(self, request: HttpRequest, obj: Account | None = None, change: bool = False,
                  **kwargs: Any) -> type[forms.ModelForm]:
@@ -62,7 +55,10 @@ class BillingAccountAdmin(AccountAdmin):
         return [str(field) for field in super().get_fields(request, obj)]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Account | None = None) -> list[str]:
-        return [] if obj is None else list(super().get_readonly_fields(request, obj))
+        if obj is None:
+            return []
+        extra = ["grant_link"] if request.user.has_perm("accounts.change_account") else []
+        return [*super().get_readonly_fields(request, obj), *extra]
 
     def get_inlines(self, request: HttpRequest, obj: Account | None) -> list[type[Any]]:
         # A new account has no keys to show; the customer or create_customer makes them.
@@ -81,26 +77,12 @@ class BillingAccountAdmin(AccountAdmin):
         # The admin logs and redirects with the object it passed in: make it the saved account.
         obj.pk, obj.user, obj.credits, obj.created_at = opened.pk, opened.user, opened.credits, opened.created_at
 
-    @admin.action(description="Grant credits (writes a ledger row)")
-    def grant_credits(self, request: HttpRequest, queryset: QuerySet[Account]) -> HttpResponse | None:
-        form = GrantCreditsForm(request.POST if "apply" in request.POST else None)
-        if form.is_valid():
-            done = 0
-            for account in queryset:
-                try:
-                    ledger.grant(account.pk, form.cleaned_data["amount"], form.cleaned_data["reason"],
-                                 created_by=cast(User, request.user))  # admin actions need a staff login
-                    done += 1
-                except (ledger.InsufficientCredits, ValueError) as exc:
-                    self.message_user(request, f"{account}: {exc}", messages.ERROR)
-            self.message_user(request, f"Granted {form.cleaned_data['amount']} credits to {done} account(s).")
-            return None
-        context = {
-            **self.admin_site.each_context(request), "title": "Grant credits", "form": form,
-            "accounts": queryset, "opts": self.model._meta,
-            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-        }
-        return TemplateResponse(request, "admin/accounts/grant_credits.html", context)
+    @admin.display(description="Credits")
+    def grant_link(self, account: Account) -> str:
+        # Credits move through one admin path, the ledger's grant form (ledger.grant): linked
+        # from here rather than repeated as an action.
+        url = reverse("admin:billing_ledgerentry_grant")
+        return format_html('<a href="{}?account={}">Grant or take back credits</a>', url, account.pk)
 
 
 admin.site.unregister(Account)

@@ -49,7 +49,7 @@ def open_account(
             raise AccountExists(f"{email} already has an account")
         account = Account.objects.create(user=user, plan=plan, daily_quota_override=daily_quota)
         if credits:
-            ledger.grant(account.pk, credits, reason=SIGNUP_REASON, created_by=created_by)
+            ledger.grant(account.pk, credits, reason=SIGNUP_REASON, created_by=created_by, opening=True)
             account.refresh_from_db()
     return account
 

@@ -19,3 +19,5 @@ class UpscaleRequestAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: UpscaleRequest | None = None) -> bool:
         return False
+
+from .webhooks import admin as _webhook_admin  # noqa: E402, F401 - registers the webhook deliveries

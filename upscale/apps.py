@@ -7,3 +7,7 @@ class UpscaleConfig(AppConfig):
 
     def ready(self) -> None:
         from . import signals  # noqa: F401 - connects the receivers
+
+        # Celery's autodiscovery imports upscale.tasks only; these register the features' tasks.
+        from .idempotency import tasks as _idempotency_tasks  # noqa: F401
+        from .webhooks import tasks as _webhook_tasks  # noqa: F401

@@ -24,6 +24,7 @@ from .inspect import ImageInfo
 from .intake import ImageSource
 from .models import UpscaleRequest
 from .quota import QuotaExhausted, QuotaState, quota_state
+from .webhooks import delivery as webhooks
 
 log = logging.getLogger(__name__)
 Status = UpscaleRequest.Status
@@ -41,7 +42,7 @@ class NotEnoughCredits(Exception):
 def create(
     *, request_id: str, account_id: int, api_key: ApiKey | None, source: ImageSource, info: ImageInfo,
     scale: float, output_size: tuple[int, int], model: str, input_file: str,
-    idempotency_key: str | None = None, webhook_url: str | None = None,
+    idempotency_key: str | None = None, webhook_url: str | None = None, output_format: str = "",
 ) -> tuple[UpscaleRequest, QuotaState]:
     """Check the quota, charge the price and record the request, atomically per account.
 
@@ -65,6 +66,7 @@ def create(
             input_bytes=len(source.data), input_width=info.width, input_height=info.height,
             output_width=output_size[0], output_height=output_size[1], input_file=input_file,
             credits_charged=price, idempotency_key=idempotency_key, webhook_url=webhook_url,
+            output_format=output_format,
         )
     used = QuotaState(limit=quota.limit, used=quota.used + 1, resets_at=quota.resets_at)
     return row, used
@@ -82,13 +84,14 @@ def succeed(request_id: str, *, result_file: str, output_format: str, output_byt
     now = timezone.now()
     row = UpscaleRequest.objects.only("started_at").get(request_id=request_id)
     elapsed_ms = int((now - row.started_at).total_seconds() * 1000) if row.started_at else None
-    return bool(
-        UpscaleRequest.objects.filter(request_id=request_id, status=Status.PROCESSING).update(
-            status=Status.SUCCEEDED, result_file=result_file, output_format=output_format, model=model,
-            output_bytes=output_bytes, output_width=width, output_height=height, finished_at=now,
-            processing_ms=elapsed_ms, expires_at=now + timedelta(seconds=settings.RESULT_TTL_SECONDS),
-        )
+    changed = UpscaleRequest.objects.filter(request_id=request_id, status=Status.PROCESSING).update(
+        status=Status.SUCCEEDED, result_file=result_file, output_format=output_format, model=model,
+        output_bytes=output_bytes, output_width=width, output_height=height, finished_at=now,
+        processing_ms=elapsed_ms, expires_at=now + timedelta(seconds=settings.RESULT_TTL_SECONDS),
     )
+    if changed:
+        webhooks.arm(request_id)
+    return bool(changed)
 
 
 def fail(request_id: str, code: FailureCode, message: str,
@@ -101,6 +104,7 @@ def fail(request_id: str, code: FailureCode, message: str,
         )
         if changed:
             ledger.refund(request_id, reason=f"upscale failed: {code}")
+            webhooks.arm(request_id)
     if changed:
         log.warning("upscale %s failed: %s (%s)", request_id, code, message)
     return bool(changed)

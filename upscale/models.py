@@ -29,7 +29,8 @@ class UpscaleRequest(models.Model):
         "accounts.ApiKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="upscale_requests"
     )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True)
-    source = models.CharField(max_length=8, choices=[("url", "URL"), ("data", "Data URI")])
+    source = models.CharField(max_length=8, choices=[("url", "URL"), ("data", "Data URI"),
+  ("upload", "Upload")])
     source_url = models.URLField(max_length=2048, blank=True)
     scale = models.FloatField()
     model = models.CharField(max_length=64)
@@ -67,3 +68,11 @@ class UpscaleRequest(models.Model):
     @property
     def is_terminal(self) -> bool:
         return self.status in self.TERMINAL
+
+
+# The feature packages keep their models beside their code; importing them here registers
+# them with the app (and its migrations).
+from .idempotency.models import IdempotencyRecord  # noqa: E402
+from .webhooks.models import WebhookAttempt, WebhookDelivery, WebhookSecret  # noqa: E402
+
+__all__ = ["IdempotencyRecord", "UpscaleRequest", "WebhookAttempt", "WebhookDelivery", "WebhookSecret"]

@@ -17,12 +17,11 @@ from django.db import transaction
 from accounts.models import Account, ApiKey
 from artnex import errors
 
-from . import engine, inspect, lifecycle, storage
+from . import inspect, lifecycle, options, storage
 from .ids import new_request_id
 from .intake import ImageSource
 from .models import UpscaleRequest
 from .quota import QuotaExhausted, quota_exceeded
-from .runtime import engine_config
 from .tasks import process_upscale
 
 log = logging.getLogger(__name__)
@@ -39,14 +38,18 @@ FAILURE_ERRORS: dict[str, type[errors.ApiError]] = {
 def submit(
     *, account: Account, api_key: ApiKey | None = None, source: ImageSource, scale: float,
     model: str | None = None, request_id: str | None = None, idempotency_key: str | None = None,
-    webhook_url: str | None = None,
+    webhook_url: str | None = None, width: int | None = None, height: int | None = None,
+    output_format: str | None = None,
 ) -> UpscaleRequest:
     """Check the image, charge the account and queue the upscale; returns the queued row.
 
     The quota is checked again under the account's lock (callers may check it earlier, before
     any download, to answer fast). The task is queued only once the row is committed.
+    A ``width`` or ``height`` replaces ``scale``: the scale that gives it, once the size is known.
     """
     info = inspect.inspect_image(source.data)
+    if width is not None or height is not None:
+        scale = options.scale_for(width, height, info.width, info.height)
     output_size = inspect.check_output(info, scale)
     model_name = resolve_model(model)
     request_id = request_id or new_request_id()
@@ -55,7 +58,7 @@ def submit(
         row, _ = lifecycle.create(
             request_id=request_id, account_id=account.pk, api_key=api_key, source=source, info=info,
             scale=scale, output_size=output_size, model=model_name, input_file=input_file,
-            idempotency_key=idempotency_key, webhook_url=webhook_url,
+            idempotency_key=idempotency_key, webhook_url=webhook_url, output_format=output_format or "",
         )
     except QuotaExhausted as exc:
         storage.delete(input_file)
@@ -73,10 +76,7 @@ def submit(
 
 
 def resolve_model(name: str | None) -> str:
-    try:
-        return engine.resolve_model_name(name, engine_config())
-    except engine.EngineError as exc:
-        raise errors.InvalidRequest(str(exc)) from exc
+    return options.canonical_model(name)
 
 
 def enqueue(request_id: str) -> None:

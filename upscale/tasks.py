@@ -41,7 +41,8 @@ def process_upscale(request_id: str) -> None:
     row = UpscaleRequest.objects.get(request_id=request_id)
     try:
         source = storage.read(row.input_file)
-        result = engine.upscale_bytes(source, row.scale, config=engine_config(), model=row.model)
+        result = engine.upscale_bytes(source, row.scale, config=engine_config(), model=row.model,
+                                      out_format=row.output_format or None)
         name = _save_with_retries(storage.result_name(request_id, result.extension), result.data)
     except SoftTimeLimitExceeded:
         lifecycle.fail(request_id, FailureCode.UPSCALE_TIMEOUT, "the upscale ran past its time limit")

@@ -1,64 +1,104 @@
-"""POST /v1/upscale: parse, submit, wait, render."""
+"""POST /v1/upscale: parse, submit, then wait and render (or answer 202 at once)."""
 
 from __future__ import annotations
 
 from typing import Any, cast
 
-from django.conf import settings
-from django.http import HttpRequest, HttpResponseBase
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
+from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from accounts.models import ApiKey
 from artnex import errors
-from artnex.ids import attach, bound
 from artnex.openapi import error_responses, response_headers
 
-from . import intake, limits, services
-from .ids import new_request_id
+from . import limits, services, submission
+from .api_base import ApiView
+from .idempotency import guard as idempotency
 from .quota import quota_state
+from .response_serializers import RequestStatusSerializer, UpscaleUploadSerializer
+from .results import base_url_for, status_body, success_body
 from .serializers import UpscaleInputSerializer, UpscaleResultSerializer
+from .webhooks import delivery as webhooks
+
+_REQUEST_HEADERS = [
+    OpenApiParameter(idempotency.HEADER, OpenApiTypes.STR, OpenApiParameter.HEADER,
+                     description="Makes retries safe: the same key and body within 24 hours answer the first "
+                     "response, charged once; another body is 409 idempotency_conflict."),
+    OpenApiParameter("Prefer", OpenApiTypes.STR, OpenApiParameter.HEADER,
+                     description="respond-async: answer 202 at once, as \"async\": true does."),
+]
+
+# A real 8x8 PNG: an example a client (or the schema fuzzer) can send as it is.
+EXAMPLE_IMAGE = ("data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAgAAAAICAIAAABLbSncAAAAGUlEQVR42mNkYGhQYGDARCwMCgxYweC"
+                 "UAABobwJednxjlwAAAABJRU5ErkJggg==")
+_EXAMPLES = [
+    OpenApiExample("An image URL", value={"image": "https://example.com/product-photo.jpg", "scale": 4},
+                   request_only=True, media_type="application/json"),
+    OpenApiExample("A data URI", value={"image": EXAMPLE_IMAGE, "scale": 2}, request_only=True,
+                   media_type="application/json"),
+    OpenApiExample("Async, by width, as WebP", value={"image": EXAMPLE_IMAGE, "width": 24, "output_format": "webp",
+                                                       "async": True},
+                   request_only=True, media_type="application/json"),
+]
 
 
-class UpscaleView(APIView):
-    request_id: str
-
-    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        # Minted before authentication so that even a 401 carries a request id; kept on the
-        # Django request, where the error handlers find it, and bound for the log lines and
-        # the task this request queues.
-        self.request_id = new_request_id()
-        attach(request, self.request_id)
-        with bound(self.request_id):
-            return super().dispatch(request, *args, **kwargs)
+class UpscaleView(ApiView):
+    parser_classes = [JSONParser, MultiPartParser]
 
     @extend_schema(
         operation_id="upscale",
         summary="Upscale an image",
-        description="Waits for the result (up to ARTNEX_WAIT_SECONDS) and answers a link to it. "
+        description="Waits for the result (up to ARTNEX_WAIT_SECONDS) and answers a link to it, or with "
+        "\"async\": true (Prefer: respond-async) answers 202 with a status_url at once. "
         "Requests refused with 4xx are never charged; 5xx failures are refunded.",
-        request=UpscaleInputSerializer,
+        request={"application/json": UpscaleInputSerializer, "multipart/form-data": UpscaleUploadSerializer},
         responses={
             200: UpscaleResultSerializer,
+            202: RequestStatusSerializer,
             **error_responses(
                 errors.MissingImage, errors.InvalidImageFormat, errors.ImageTooLarge, errors.InvalidScale,
-                errors.InvalidRequest, errors.InvalidApiKey, errors.InsufficientCredits,
-                errors.MethodNotAllowed, errors.RateLimitExceeded, errors.ProcessingFailed, errors.InternalError,
-                errors.ServiceUnavailable, errors.UpscaleTimeout,
+                errors.InvalidRequest, errors.InvalidModel, errors.InvalidOutputFormat, errors.InvalidWebhookUrl,
+                errors.InvalidApiKey, errors.InsufficientCredits, errors.MethodNotAllowed,
+                errors.IdempotencyConflict, errors.RateLimitExceeded, errors.ProcessingFailed,
+                errors.InternalError, errors.ServiceUnavailable, errors.UpscaleTimeout,
             ),
         },
-        parameters=response_headers(),
+        parameters=[*_REQUEST_HEADERS, *response_headers()],
+        examples=_EXAMPLES,
     )
     def post(self, request: Request) -> Response:
         api_key = cast(ApiKey, request.auth)  # ApiKeyAuthentication is the only way past IsAuthenticated
+        multipart = request.content_type.startswith("multipart/")
+        if multipart:
+            submission.check_multipart_size(request.META.get("CONTENT_LENGTH"))
+        prefer_async = submission.prefers_async(request.headers.get("Prefer", ""))
+        return idempotency.respond(request, api_key.account_id, respond_async=prefer_async,
+                                   run=lambda: self._upscale(request, api_key, multipart, prefer_async))
+
+    def _upscale(self, request: Request, api_key: ApiKey, multipart: bool, prefer_async: bool) -> Response:
         limits.check(request, api_key)
-        body = UpscaleInputSerializer(data=request.data).validated()
-        source = intake.read_image(body["image"])
-        row = services.submit(account=api_key.account, api_key=api_key, source=source, scale=body["scale"],
-                              request_id=self.request_id)
+        data: Any = submission.as_json_body(request.data) if multipart else request.data
+        body = UpscaleInputSerializer(data=data).validated()
+        source = submission.read_source(body["image"])
+        row = services.submit(
+            account=api_key.account, api_key=api_key, source=source, scale=body["scale"],
+            width=body.get("width"), height=body.get("height"), model=body.get("model"),
+            output_format=body.get("output_format"), request_id=self.request_id,
+            idempotency_key=request.headers.get(idempotency.HEADER), webhook_url=body.get("webhook_url"),
+        )
+        base_url = base_url_for(request)
+        if body.get("webhook_url"):
+            webhooks.prepare(row, webhooks.Target(body["webhook_url"], base_url))
+        respond_async = body["async"] if "async" in data else prefer_async
+        if respond_async:
+            row.refresh_from_db()
+            accepted = status_body(row, base_url)
+            return Response(accepted, status=202, headers={
+                "Location": accepted["status_url"], "Preference-Applied": "respond-async",
+                **quota_state(api_key.account).headers(),
+            })
         row = services.wait(row.request_id)
-        base_url = settings.ARTNEX_PUBLIC_URL or request.build_absolute_uri("/")
-        result = UpscaleResultSerializer(row, context={"base_url": base_url}).data
-        return Response(result, headers=quota_state(api_key.account).headers())
+        return Response(success_body(row, base_url), headers=quota_state(api_key.account).headers())

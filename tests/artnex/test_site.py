@@ -42,12 +42,12 @@ def test_unknown_api_path_answers_json(client) -> None:
 def test_a_bug_in_the_api_still_answers_the_contract_shape(api, customer, monkeypatch) -> None:
     from django.test import Client
 
-    from upscale import views
+    from upscale import intake
 
     def bug(*args, **kwargs):
         raise ZeroDivisionError("a bug")
 
-    monkeypatch.setattr(views.intake, "read_image", bug)
+    monkeypatch.setattr(intake, "read_image", bug)
     client = Client(raise_request_exception=False)
     response = client.post("/v1/upscale", data='{"image": "data:,"}', content_type="application/json",
                            HTTP_AUTHORIZATION=f"Bearer {customer.key}")

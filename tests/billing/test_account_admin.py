@@ -1,4 +1,4 @@
-"""Django admin: the grant-credits action writes a ledger row; keys are revoked by an action."""
+"""Django admin: credits are granted through the ledger's grant form; keys are revoked by an action."""
 
 from __future__ import annotations
 
@@ -16,16 +16,11 @@ def staff(admin_client):
     return admin_client
 
 
-def test_grant_credits_action(staff, customer, admin_user) -> None:
-    url = "/admin/accounts/account/"
-    form = staff.post(url, {"action": "grant_credits", ACTION_CHECKBOX_NAME: [customer.account.pk]})
-    assert form.status_code == 200 and b"Grant credits" in form.content
-    done = staff.post(url, {"action": "grant_credits", ACTION_CHECKBOX_NAME: [customer.account.pk],
-                            "apply": "1", "amount": "250", "reason": "support gesture"})
-    assert done.status_code == 302
-    entry = LedgerEntry.objects.latest("id")
-    assert (entry.kind, entry.amount, entry.reason, entry.created_by) == ("grant", 250, "support gesture", admin_user)
-    assert customer.refresh().credits == 1250
+def test_account_page_links_to_the_one_grant_form(staff, customer) -> None:
+    page = staff.get(f"/admin/accounts/account/{customer.account.pk}/change/")
+    assert f"/admin/billing/ledgerentry/grant/?account={customer.account.pk}".encode() in page.content
+    actions = staff.get("/admin/accounts/account/").context["action_form"].fields["action"].choices
+    assert "grant_credits" not in [name for name, _ in actions]  # one grant path, not two
 
 
 def test_ledger_is_read_only(staff, customer) -> None:

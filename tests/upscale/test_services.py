@@ -63,7 +63,7 @@ def test_insufficient_credits_writes_nothing_and_keeps_no_file(make_customer) ->
 
 
 def test_unknown_model_and_bad_image_are_contract_errors(customer) -> None:
-    with pytest.raises(errors.InvalidRequest):
+    with pytest.raises(errors.InvalidModel):
         services.submit(account=customer.account, source=source(), scale=2, model="no-such-model")
     with pytest.raises(errors.InvalidImageFormat):
         services.submit(account=customer.account, source=ImageSource(b"not an image", "data"), scale=2)

@@ -41,6 +41,6 @@ def try_it(request: HttpRequest, account: Account) -> HttpResponse:
 def _source(form: TryItForm) -> ImageSource:
     upload: UploadedFile | None = form.cleaned_data.get("image")
     if upload is not None:
-        return ImageSource(upload.read(), "data")
+        return ImageSource(upload.read(), "upload")
     # The same fetcher as the API's URL input: https only, no private addresses, size-capped.
     return read_image(form.cleaned_data["url"])

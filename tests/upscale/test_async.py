@@ -1,0 +1,108 @@
+"""Asynchronous mode and GET /v1/upscale/{id}: 202 at once, then the status, then the result."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from PIL import Image
+
+from billing import ledger
+from tests.images import data_uri, image_bytes
+from upscale import engine, services
+from upscale.models import UpscaleRequest
+
+from .conftest import path_of
+
+pytestmark = pytest.mark.django_db(transaction=True)
+IMAGE = data_uri(image_bytes("PNG", (24, 16)))
+
+
+@pytest.fixture
+def no_worker(monkeypatch):
+    """The queue accepts the task but no worker takes it: the request stays queued."""
+    queued: list[str] = []
+    monkeypatch.setattr(services.process_upscale, "delay", queued.append)
+    return queued
+
+
+def test_async_body_flag_answers_202_and_stays_queued(v1, customer, no_worker) -> None:
+    response = v1.post({"image": IMAGE, "async": True}, customer.key)
+    assert response.status_code == 202, response.content
+    body = response.json()
+    assert body["success"] is True and body["status"] == "queued"
+    assert body["request_id"].startswith("req_ups_") and no_worker == [body["request_id"]]
+    assert body["status_url"] == f"http://testserver/v1/upscale/{body['request_id']}"
+    assert response["Location"] == body["status_url"]
+    assert "image_url" not in body
+    # Charged when accepted, like a synchronous request; refunded if it fails later.
+    assert customer.refresh().credits == 900
+
+    status = v1.get(path_of(body["status_url"]), customer.key)
+    assert status.status_code == 200
+    assert status.json()["status"] == "queued" and status.json()["request_id"] == body["request_id"]
+
+
+def test_prefer_header_selects_async(v1, customer, no_worker) -> None:
+    response = v1.post({"image": IMAGE}, customer.key, Prefer="wait=10, respond-async")
+    assert response.status_code == 202
+    assert response["Preference-Applied"] == "respond-async"
+
+
+def test_async_false_overrides_nothing_and_stays_sync(v1, customer) -> None:
+    response = v1.post({"image": IMAGE, "async": False}, customer.key)
+    assert response.status_code == 200 and "image_url" in response.json()
+
+
+def test_async_must_be_boolean(v1, customer) -> None:
+    response = v1.post({"image": IMAGE, "async": "yes"}, customer.key)
+    assert response.status_code == 400 and response.json()["error"]["code"] == "invalid_request"
+    assert customer.refresh().credits == 1000
+
+
+def test_finished_async_request_has_the_sync_fields(v1, client, customer) -> None:
+    accepted = v1.post({"image": IMAGE, "async": True, "scale": 3}, customer.key).json()
+    status = v1.get(f"/v1/upscale/{accepted['request_id']}", customer.key)
+    body = status.json()
+    assert body["status"] == "succeeded"
+    for name in ("success", "image_url", "request_id", "credits_used", "expires_at", "width", "height", "scale",
+                 "model"):
+        assert name in body
+    assert (body["width"], body["height"], body["credits_used"]) == (72, 48, 100)
+    download = client.get(path_of(body["image_url"]))
+    result = Image.open(io.BytesIO(b"".join(download.streaming_content)))
+    assert result.size == (72, 48)
+
+
+def test_status_of_a_synchronous_request(v1, customer) -> None:
+    """A client that lost its connection can still fetch the result it paid for."""
+    sync = v1.post({"image": IMAGE}, customer.key).json()
+    status = v1.get(f"/v1/upscale/{sync['request_id']}", customer.key).json()
+    assert status["status"] == "succeeded"
+    assert {k: status[k] for k in sync} == sync  # every synchronous field, the same values
+
+
+def test_failed_request_status_shows_the_error(v1, customer, monkeypatch) -> None:
+    def broken(*args, **kwargs):
+        raise engine.EngineError("internal detail that stays internal")
+
+    monkeypatch.setattr(engine, "upscale_bytes", broken)
+    accepted = v1.post({"image": IMAGE, "async": True}, customer.key).json()
+    body = v1.get(f"/v1/upscale/{accepted['request_id']}", customer.key).json()
+    assert body["status"] == "failed" and body["success"] is False
+    assert body["error"]["code"] == "processing_failed"
+    assert "internal detail" not in body["error"]["message"]
+    assert customer.refresh().credits == 1000 == ledger.ledger_balance(customer.account.pk)
+
+
+def test_only_the_owner_sees_a_request(v1, make_customer) -> None:
+    owner, other = make_customer(), make_customer()
+    request_id = v1.post({"image": IMAGE}, owner.key).json()["request_id"]
+    for key in (other.key,):
+        response = v1.get(f"/v1/upscale/{request_id}", key)
+        assert response.status_code == 404 and response.json()["error"]["code"] == "not_found"
+        assert v1.delete(f"/v1/upscale/{request_id}", key).status_code == 404
+    assert v1.get(f"/v1/upscale/{request_id}", None).status_code == 401
+    unknown = v1.get("/v1/upscale/req_ups_doesnotexist0000000", owner.key)
+    assert unknown.status_code == 404 and unknown.json()["success"] is False
+    assert UpscaleRequest.objects.get(request_id=request_id).purged_at is None

@@ -1,0 +1,130 @@
+"""Idempotency-Key: a retry returns the original answer and is charged once."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.utils import timezone
+
+from billing import ledger
+from billing.models import LedgerEntry
+from tests.images import data_uri, image_bytes
+from upscale import services
+from upscale.idempotency import store
+from upscale.idempotency.models import IdempotencyRecord
+from upscale.models import UpscaleRequest
+
+pytestmark = pytest.mark.django_db(transaction=True)
+BODY = {"image": data_uri(image_bytes()), "scale": 2}
+
+
+def charges(customer) -> int:
+    return LedgerEntry.objects.filter(account=customer.account, kind="charge").count()
+
+
+def test_same_key_same_body_replays_and_charges_once(v1, customer) -> None:
+    first = v1.post(BODY, customer.key, **{"Idempotency-Key": "order-42"})
+    # Same fields in another order and spacing: the same request.
+    second = v1.post(json.loads(json.dumps({"scale": 2, **BODY})), customer.key, **{"Idempotency-Key": "order-42"})
+    assert first.status_code == second.status_code == 200
+    assert first.json() == second.json()
+    assert second["Idempotent-Replayed"] == "true"
+    assert charges(customer) == 1 and customer.refresh().credits == 900
+    assert UpscaleRequest.objects.filter(account=customer.account).count() == 1
+
+
+def test_same_key_different_body_is_409(v1, customer) -> None:
+    assert v1.post(BODY, customer.key, **{"Idempotency-Key": "k1"}).status_code == 200
+    conflict = v1.post({**BODY, "scale": 3}, customer.key, **{"Idempotency-Key": "k1"})
+    assert conflict.status_code == 409
+    assert conflict.json()["error"]["code"] == "idempotency_conflict"
+    assert charges(customer) == 1
+
+
+def test_keys_belong_to_one_account(v1, make_customer) -> None:
+    a, b = make_customer(), make_customer()
+    assert v1.post(BODY, a.key, **{"Idempotency-Key": "shared"}).status_code == 200
+    other = v1.post({**BODY, "scale": 3}, b.key, **{"Idempotency-Key": "shared"})
+    assert other.status_code == 200 and other.json()["width"] == 72
+
+
+def test_key_expires_after_24_hours(v1, customer) -> None:
+    first = v1.post(BODY, customer.key, **{"Idempotency-Key": "daily"}).json()
+    with time_machine.travel(timezone.now() + timedelta(hours=24, minutes=1)):
+        again = v1.post(BODY, customer.key, **{"Idempotency-Key": "daily"}).json()
+    assert again["request_id"] != first["request_id"] and charges(customer) == 2
+
+
+def test_an_uncharged_error_is_not_kept(v1, make_customer) -> None:
+    customer = make_customer(credits=50)
+    refused = v1.post(BODY, customer.key, **{"Idempotency-Key": "retry-me"})
+    assert refused.status_code == 402
+    ledger.grant(customer.account.pk, 100, reason="top-up")
+    retried = v1.post(BODY, customer.key, **{"Idempotency-Key": "retry-me"})
+    assert retried.status_code == 200 and charges(customer) == 1
+
+
+def test_async_answer_is_replayed(v1, customer, monkeypatch) -> None:
+    monkeypatch.setattr(services.process_upscale, "delay", lambda request_id: None)
+    body = {**BODY, "async": True}
+    first = v1.post(body, customer.key, **{"Idempotency-Key": "job-1"})
+    second = v1.post(body, customer.key, **{"Idempotency-Key": "job-1"})
+    assert first.status_code == second.status_code == 202
+    assert first.json()["request_id"] == second.json()["request_id"]
+    assert second["Location"] == first["Location"]
+    # Async through the Prefer header is a different request from the synchronous one.
+    assert v1.post(BODY, customer.key, **{"Idempotency-Key": "job-1"}).status_code == 409
+
+
+@pytest.mark.parametrize("key", ["", "x" * 256, "naïve"])
+def test_malformed_key(v1, customer, key) -> None:
+    response = v1.post(BODY, customer.key, **{"Idempotency-Key": key})
+    assert response.status_code == 400 and response.json()["error"]["code"] == "invalid_request"
+
+
+def test_a_duplicate_waits_for_the_first_then_replays(v1, customer, monkeypatch) -> None:
+    """The first request holds the key (record committed, no answer yet); a duplicate polls
+    until the answer is there. The first one's finishing is played on the duplicate's first
+    wait, so the test runs in one thread (the integration tier races two real requests)."""
+    first = v1.post(BODY, customer.key, **{"Idempotency-Key": "race"}).json()
+    record = IdempotencyRecord.objects.get(key="race")
+    kept = (record.response_status, record.response_body, record.response_headers)
+    IdempotencyRecord.objects.filter(pk=record.pk).update(response_status=None, response_body=None)
+    waits: list[float] = []
+
+    def first_finishes_meanwhile(seconds: float) -> None:
+        waits.append(seconds)
+        IdempotencyRecord.objects.filter(pk=record.pk).update(
+            response_status=kept[0], response_body=kept[1], response_headers=kept[2])
+
+    monkeypatch.setattr(store, "_pause", first_finishes_meanwhile)
+    duplicate = v1.post(BODY, customer.key, **{"Idempotency-Key": "race"})
+    assert waits and duplicate.status_code == 200 and duplicate.json() == first
+    assert charges(customer) == 1
+
+
+def test_a_duplicate_takes_over_when_the_first_failed(v1, customer, monkeypatch) -> None:
+    record = IdempotencyRecord.objects.create(account=customer.account, key="k", fingerprint="x" * 64)
+    monkeypatch.setattr(store, "_pause", lambda seconds: store.release(record))
+    # The in-progress record has another body: a conflict, whatever its state.
+    assert v1.post(BODY, customer.key, **{"Idempotency-Key": "k"}).status_code == 409
+    from upscale.idempotency.fingerprint import fingerprint
+
+    IdempotencyRecord.objects.filter(pk=record.pk).update(fingerprint=fingerprint(BODY, respond_async=False))
+    response = v1.post(BODY, customer.key, **{"Idempotency-Key": "k"})
+    assert response.status_code == 200 and charges(customer) == 1
+
+
+def test_an_abandoned_key_is_freed(v1, customer, settings) -> None:
+    """A first request whose process died never completes its record: after the longest
+    possible wait, the key is usable again."""
+    from upscale.idempotency.fingerprint import fingerprint
+
+    IdempotencyRecord.objects.create(account=customer.account, key="dead",
+                                     fingerprint=fingerprint(BODY, respond_async=False))
+    with time_machine.travel(timezone.now() + timedelta(seconds=settings.ARTNEX_WAIT_SECONDS + 61)):
+        response = v1.post(BODY, customer.key, **{"Idempotency-Key": "dead"})
+    assert response.status_code == 200 and charges(customer) == 1

@@ -1,0 +1,104 @@
+"""Claiming a key, replaying its answer, waiting for a concurrent first request.
+
+The record is inserted in its own committed transaction before any work, and the unique
+(account, key) constraint decides who goes first: exactly one request does the work, every
+duplicate waits for its answer (or takes over if it ended in an error that charged nothing).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from artnex.errors import IdempotencyConflict, InvalidRequest
+
+from .models import IdempotencyRecord
+
+WINDOW = timedelta(hours=24)
+MAX_KEY_LENGTH = 255
+# Answer headers worth replaying; the rate-limit ones describe the original moment.
+_REPLAYED_HEADERS = ("Location", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset")
+
+
+@dataclass(frozen=True)
+class Replay:
+    status: int
+    body: Any
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def check_key(key: str) -> str:
+    if not 0 < len(key) <= MAX_KEY_LENGTH or not all(" " <= char <= "~" for char in key):
+        raise InvalidRequest(f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} printable ASCII characters.")
+    return key
+
+
+def _abandoned_before() -> timedelta:
+    # A first request still "in progress" after the longest wait it could make is dead (its
+    # process was killed): its key is free again. No charge survives it (fail_stale refunds).
+    return timedelta(seconds=settings.ARTNEX_WAIT_SECONDS + 60)
+
+
+def claim(account_id: int, key: str, fingerprint: str) -> IdempotencyRecord | Replay:
+    """Our record to complete, or the answer a first request already gave.
+
+    Raises IdempotencyConflict for a different body, or when the first request is still
+    running after this one waited as long as a synchronous upscale may take.
+    """
+    deadline = time.monotonic() + settings.ARTNEX_WAIT_SECONDS
+    delay = 0.05
+    while True:
+        try:
+            with transaction.atomic():
+                return IdempotencyRecord.objects.create(account_id=account_id, key=key, fingerprint=fingerprint)
+        except IntegrityError:
+            pass
+        record = IdempotencyRecord.objects.filter(account_id=account_id, key=key).first()
+        if record is None:
+            continue  # the first request released it between our insert and this read
+        now = timezone.now()
+        if record.created_at < now - WINDOW or (
+            not record.completed and record.created_at < now - _abandoned_before()
+        ):
+            IdempotencyRecord.objects.filter(pk=record.pk, created_at=record.created_at).delete()
+            continue
+        if record.fingerprint != fingerprint:
+            raise IdempotencyConflict()
+        if record.completed:
+            assert record.response_status is not None
+            return Replay(record.response_status, record.response_body, dict(record.response_headers))
+        if time.monotonic() >= deadline:
+            raise IdempotencyConflict("A request with this Idempotency-Key is still in progress; retry later.")
+        _pause(delay)
+        delay = min(delay * 1.5, 0.5)
+
+
+def _pause(seconds: float) -> None:
+    time.sleep(seconds)
+
+
+def complete(record: IdempotencyRecord, status: int, body: Any, headers: dict[str, str], request_id: str) -> None:
+    """Keep a charged answer (2xx) for replay; release the key after an answer that charged nothing."""
+    if not 200 <= status < 300:
+        release(record)
+        return
+    kept = {name: headers[name] for name in _REPLAYED_HEADERS if name in headers}
+    IdempotencyRecord.objects.filter(pk=record.pk).update(
+        response_status=status, response_body=body, response_headers=kept, request_id=request_id,
+        completed_at=timezone.now(),
+    )
+
+
+def release(record: IdempotencyRecord) -> None:
+    IdempotencyRecord.objects.filter(pk=record.pk, response_status__isnull=True).delete()
+
+
+def purge_expired() -> int:
+    deleted, _ = IdempotencyRecord.objects.filter(created_at__lt=timezone.now() - WINDOW).delete()
+    return deleted
