@@ -141,6 +141,12 @@ def test_whole_journey(new_page, screenshot, live_server, settings, tmp_path) ->
     expect(page.get_by_text("/v1/upscale").first).to_be_visible()
     screenshot(page, "11b-openapi-reference")
 
+    nav(page, "Billing")
+    expect(page.get_by_role("heading", name="Billing", exact=True)).to_be_visible()
+    page.get_by_role("link", name="Buy credits or change plan").click()
+    expect(page.get_by_text("Payments are not configured")).to_be_visible()  # no Stripe keys in tests
+    screenshot(page, "11c-buy-credits")
+
     # Revoke, with a confirmation step; the key then gets 401 from the API.
     nav(page, "API keys")
     page.get_by_role("link", name=re.compile("Revoke")).click()

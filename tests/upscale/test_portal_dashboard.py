@@ -29,6 +29,7 @@ def test_new_customer_sees_balance_plan_and_empty_state(client, make_customer) -
     assert "1,234" in html and "Pro" in html
     assert "0 <span class=\"stat-of\">/ 2,000</span>" in html
     assert "No upscales yet" in html
+    assert f'href="{reverse("billing:buy")}"' in html  # buying credits and changing plan start here
     assert "<svg" in html and 'role="img"' in html  # the charts are pictures even when empty
 
 

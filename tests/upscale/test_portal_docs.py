@@ -54,7 +54,8 @@ def test_pages_load_nothing_from_outside_the_service(client, name) -> None:
 
 def test_layout_nav_for_customers(client, customer) -> None:
     html = login(client, customer.account).get(reverse("portal:dashboard")).content.decode()
-    for name in ("portal:dashboard", "portal:try", "portal:history", "accounts:keys", "portal:docs"):
+    for name in ("portal:dashboard", "portal:try", "portal:history", "accounts:keys", "upscale:webhooks",
+                 "billing:overview", "portal:docs"):
         assert f'href="{reverse(name)}"' in html, name
     assert 'aria-current="page"' in html
     assert 'action="/accounts/logout/"' in html  # logging out is a POST form
