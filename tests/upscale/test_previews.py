@@ -69,3 +69,13 @@ def test_deleting_a_request_deletes_its_preview(api, customer) -> None:
     assert storage.exists(name)
     row.delete()
     assert not storage.exists(name)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_deleting_the_result_through_the_api_deletes_the_preview(api, client, customer) -> None:
+    response = api.upscale({"image": data_uri(image_bytes("PNG", (24, 16)))}, key=customer.key)
+    request_id = response.json()["request_id"]
+    assert storage.exists(previews.preview_name(request_id))
+    deleted = client.delete(f"/v1/upscale/{request_id}", HTTP_AUTHORIZATION=f"Bearer {customer.key}")
+    assert deleted.status_code == 200, deleted.content
+    assert not storage.exists(previews.preview_name(request_id))
