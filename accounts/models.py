@@ -16,6 +16,9 @@ class Plan(models.Model):
     monthly_price_cents = models.PositiveIntegerField(default=0)
     monthly_credits = models.PositiveIntegerField(default=0, help_text="Credits granted with each paid invoice.")
     is_default = models.BooleanField(default=False, help_text="Given to new sign-ups.")
+    max_in_flight = models.PositiveSmallIntegerField(
+        default=8, help_text="Upscale requests one account may have open at once; more are answered 429."
+    )
     stripe_product_id = models.CharField(max_length=255, blank=True, editable=False)
     stripe_price_id = models.CharField(max_length=255, blank=True, editable=False,
                                        help_text="Set by `manage.py stripe_sync`.")

@@ -11,11 +11,22 @@ DEFAULT_PLANS: list[tuple[str, str, int, int, bool]] = [
     ("business", "Business", 20000, 19900, False),
 ]
 
+# Requests in flight at once per account (Plan.max_in_flight): enough for a client that
+# parallelises, few enough that one key cannot hold the web tier's capacity.
+IN_FLIGHT_LIMITS: dict[str, int] = {"free": 8, "pro": 16, "business": 32}
+
 
 def seed_plans(plan_model: Any) -> None:
     """Create the default plans; works with the real model and with a migration's historical one."""
     for slug, name, quota, price, default in DEFAULT_PLANS:
         plan_model.objects.get_or_create(
             slug=slug,
-            defaults={"name": name, "daily_quota": quota, "monthly_price_cents": price, "is_default": default},
+            defaults={"name": name, "daily_quota": quota, "monthly_price_cents": price, "is_default": default,
+                      **_in_flight_default(plan_model, slug)},
         )
+
+
+def _in_flight_default(plan_model: Any, slug: str) -> dict[str, int]:
+    # Migration 0002's historical Plan predates the field (0004 sets it on existing plans).
+    fields = {field.name for field in plan_model._meta.get_fields()}
+    return {"max_in_flight": IN_FLIGHT_LIMITS[slug]} if "max_in_flight" in fields else {}

@@ -1,7 +1,11 @@
 """gunicorn's settings for the Procfile's web process, read from the environment.
 
-One process with threads: the embedded defaults keep rate-limit counters in process memory,
-and SQLite serialises writers anyway. Production sets CACHE_URL and may raise the workers.
+gunicorn manages uvicorn (ASGI) workers: a request waiting for the Celery worker is a
+coroutine, not a thread, and every synchronous view (/healthz, result downloads, the admin)
+runs in a thread of its own request, so slow clients cannot starve anyone (docs/architecture.md,
+"Slow clients and long waits"). One process: the embedded defaults keep rate-limit counters in
+process memory, and SQLite serialises writers anyway. Production sets CACHE_URL and may raise
+the workers.
 """
 
 from __future__ import annotations
@@ -10,7 +14,10 @@ import os
 
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("ARTNEX_WEB_WORKERS", "1"))
-threads = int(os.environ.get("ARTNEX_WEB_THREADS", "16"))
-# A request is held open while the worker upscales (ARTNEX_WAIT_SECONDS): never cut it first.
-timeout = int(float(os.environ.get("ARTNEX_WAIT_SECONDS", "300"))) + 60
+worker_class = "uvicorn_worker.UvicornWorker"
+# With an ASGI worker this is the worker's heartbeat, not a per-request limit: the event loop
+# answers it while requests wait.
+timeout = 60
+# In-flight requests get this long to finish on SIGTERM (a waiter that is cut off refunds).
+graceful_timeout = 15
 accesslog = "-"

@@ -105,7 +105,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
 else:
-    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=60))
+    # 0: the web server is ASGI, where each request runs in a thread of its own and a persistent
+    # connection would outlive it unused (Django docs, "Persistent connections"); use a pool instead.
+    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=0))
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -172,7 +174,7 @@ ARTNEX_API_KEY_PEPPER = env.str("ARTNEX_API_KEY_PEPPER", default="") or SECRET_K
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.ApiKeyAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["artnex.json_parser.JSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "EXCEPTION_HANDLER": "artnex.errors.exception_handler",
     "UNAUTHENTICATED_USER": None,
@@ -335,3 +337,12 @@ CELERY_WORKER_LOG_FORMAT = "[%(asctime)s: %(levelname)s/%(processName)s] [%(requ
 CELERY_WORKER_TASK_LOG_FORMAT = (
     "[%(asctime)s: %(levelname)s/%(processName)s] [%(request_id)s] %(task_name)s[%(task_id)s]: %(message)s"
 )
+
+# --- Slow clients and waiters (issue 7) ------------------------------------------------
+# A failed image download (refused without charge, yet it held a connection for up to the
+# fetch deadline) uses this many extra units of the key's burst limit.
+ARTNEX_FAILED_FETCH_BURST_WEIGHT = env.int("ARTNEX_FAILED_FETCH_BURST_WEIGHT", default=10)
+# Request bodies over DATA_UPLOAD_MAX_MEMORY_SIZE are answered 400 after reading and
+# discarding up to this many bytes (lingering close: every client then reads the answer
+# instead of a broken pipe); a body larger still gets the answer and a closed connection.
+ARTNEX_DRAIN_MAX_BYTES = env.int("ARTNEX_DRAIN_MAX_BYTES", default=64 * 1024 * 1024)

@@ -23,5 +23,12 @@ def sign(value: str, expires: int, *, salt: str = RESULT_LINK_SALT) -> str:
 
 
 def is_valid(value: str, expires: int, signature: str, *, salt: str = RESULT_LINK_SALT) -> bool:
-    """Whether ``signature`` was made by :func:`sign` for exactly this value, expiry and salt."""
-    return constant_time_compare(sign(value, expires, salt=salt), signature)
+    """Whether ``signature`` was made by :func:`sign` for exactly this value, expiry and salt,
+    with ``SECRET_KEY`` or one of ``SECRET_KEY_FALLBACKS`` (``unsign`` tries each), so that an
+    operator can rotate the secret key without breaking the links already handed out."""
+    signer = _signer(salt)
+    message = f"{value}\n{expires}"
+    try:
+        return constant_time_compare(signer.unsign(f"{message}{signer.sep}{signature}"), message)
+    except signing.BadSignature:
+        return False

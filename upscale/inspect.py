@@ -13,6 +13,9 @@ from artnex.errors import ImageTooLarge, InvalidImageFormat
 
 from .engine import target_size
 
+# A multi-picture JPEG (MPO: phones' and cameras' stereo shots and previews) is a JPEG whose
+# first picture is the photo itself; Pillow opens it through the JPEG plugin as format "MPO".
+_JPEG_FAMILY = {"JPEG", "MPO"}
 # EXIF orientations 5-8 rotate by 90 degrees: the upright image has width and height swapped.
 _TRANSPOSING_ORIENTATIONS = {5, 6, 7, 8}
 
@@ -32,7 +35,7 @@ def inspect_image(data: bytes) -> ImageInfo:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data), formats=settings.ARTNEX_IMAGE_FORMATS)
             _check_pixels(image.width, image.height, max_pixels)
-            if getattr(image, "n_frames", 1) > 1:
+            if image.format not in _JPEG_FAMILY and getattr(image, "n_frames", 1) > 1:
                 raise InvalidImageFormat("Animated images are not supported.")
             info = _oriented(image)
             # A full decode catches truncated and corrupt data that the header alone hides.
@@ -58,7 +61,8 @@ def _oriented(image: Image.Image) -> ImageInfo:
     width, height = image.size
     if orientation in _TRANSPOSING_ORIENTATIONS:
         width, height = height, width
-    return ImageInfo(format=str(image.format), width=width, height=height, mode=image.mode)
+    fmt = "JPEG" if image.format in _JPEG_FAMILY else str(image.format)
+    return ImageInfo(format=fmt, width=width, height=height, mode=image.mode)
 
 
 def check_output(info: ImageInfo, scale: float) -> tuple[int, int]:

@@ -1,8 +1,17 @@
 """State transitions of an upscale request, each one a conditional update.
 
-queued ──claim──▶ processing ──succeed──▶ succeeded
-   │                  │
-   └──────fail────────┴──────────────────▶ failed (credits refunded in the same transaction)
+queued ──claim──▶ processing ──succeed──▶ succeeded ──deliver──▶ (delivered_at set)
+   │                  │                        │
+   └──────fail────────┴────────abandon─────────┴──▶ failed (credits refunded in the same transaction)
+
+A queued job is claimed only before its waiter's deadline (``wait_deadline``): after it, no
+one is left to receive the result, so the job is failed and refunded instead of run. A
+succeeded job whose link was never handed out (the waiter disconnected or died) is abandoned
+the same way. Every terminal failure deletes the customer's input (and any result).
+
+Asynchronous and webhook requests have no waiter (``wait_deadline`` is NULL): their result is
+fetched later, by polling ``GET /v1/upscale/{id}`` or from the webhook, so a succeeded one is
+never abandoned. A status poll that hands a link out records the delivery too.
 
 A transition that finds the row no longer in the expected state changes nothing and says so,
 so a late worker, a redelivered task and a timed-out waiter can never both win.
@@ -11,15 +20,17 @@ so a late worker, a redelivered task and a timed-out waiter can never both win.
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import Account, ApiKey
 from billing import ledger
 
+from . import storage
 from .inspect import ImageInfo
 from .intake import ImageSource
 from .models import UpscaleRequest
@@ -29,6 +40,9 @@ from .webhooks import delivery as webhooks
 log = logging.getLogger(__name__)
 Status = UpscaleRequest.Status
 FailureCode = UpscaleRequest.FailureCode
+# A succeeded result no one can receive any more: it waited for a waiter (who never handed the
+# link out) and has no webhook to carry it. Without a waiter the result stays to be polled.
+_UNRECEIVABLE = Q(delivered_at__isnull=True, wait_deadline__isnull=False, webhook_url__isnull=True)
 
 
 class NotEnoughCredits(Exception):
@@ -43,6 +57,7 @@ def create(
     *, request_id: str, account_id: int, api_key: ApiKey | None, source: ImageSource, info: ImageInfo,
     scale: float, output_size: tuple[int, int], model: str, input_file: str,
     idempotency_key: str | None = None, webhook_url: str | None = None, output_format: str = "",
+    wait_deadline: datetime | None = None,
 ) -> tuple[UpscaleRequest, QuotaState]:
     """Check the quota, charge the price and record the request, atomically per account.
 
@@ -66,17 +81,37 @@ def create(
             input_bytes=len(source.data), input_width=info.width, input_height=info.height,
             output_width=output_size[0], output_height=output_size[1], input_file=input_file,
             credits_charged=price, idempotency_key=idempotency_key, webhook_url=webhook_url,
-            output_format=output_format,
+            output_format=output_format, wait_deadline=wait_deadline,
         )
     used = QuotaState(limit=quota.limit, used=quota.used + 1, resets_at=quota.resets_at)
     return row, used
 
 
 def claim(request_id: str) -> bool:
+    """Queued → processing, only while someone still waits for the result."""
+    now = timezone.now()
+    waited_for = Q(wait_deadline__isnull=True) | Q(wait_deadline__gt=now)
     return bool(
-        UpscaleRequest.objects.filter(request_id=request_id, status=Status.QUEUED)
-        .update(status=Status.PROCESSING, started_at=timezone.now())
+        UpscaleRequest.objects.filter(waited_for, request_id=request_id, status=Status.QUEUED)
+        .update(status=Status.PROCESSING, started_at=now)
     )
+
+
+def deliver(request_id: str) -> bool:
+    """Record that the result link is handed out (by the waiter or a status poll); False if the
+    request was abandoned meanwhile. Handing out a link already handed out is still True."""
+    succeeded = UpscaleRequest.objects.filter(request_id=request_id, status=Status.SUCCEEDED)
+    if succeeded.filter(delivered_at__isnull=True).update(delivered_at=timezone.now()):
+        return True
+    # Already delivered (the waiter and a poll may both hand it out), or failed by an abandon.
+    return succeeded.exists()
+
+
+def abandon(request_id: str, code: FailureCode, message: str) -> bool:
+    """The waiter is gone: fail (and refund) the request unless its result was handed out."""
+    if fail(request_id, code, message):
+        return True
+    return fail(request_id, code, message, from_states=(Status.SUCCEEDED,), undelivered_only=True)
 
 
 def succeed(request_id: str, *, result_file: str, output_format: str, output_bytes: int,
@@ -95,10 +130,14 @@ def succeed(request_id: str, *, result_file: str, output_format: str, output_byt
 
 
 def fail(request_id: str, code: FailureCode, message: str,
-         from_states: tuple[str, ...] = (Status.QUEUED, Status.PROCESSING)) -> bool:
-    """Mark the request failed and refund its credits, both or neither."""
+         from_states: tuple[str, ...] = (Status.QUEUED, Status.PROCESSING), *, undelivered_only: bool = False) -> bool:
+    """Mark the request failed and refund its credits, both or neither; then delete its files."""
+    rows = UpscaleRequest.objects.filter(request_id=request_id, status__in=from_states)
+    if undelivered_only:
+        rows = rows.filter(_UNRECEIVABLE)
+    files = list(rows.values_list("input_file", "result_file"))
     with transaction.atomic():
-        changed = UpscaleRequest.objects.filter(request_id=request_id, status__in=from_states).update(
+        changed = rows.update(
             status=Status.FAILED, error_code=code, error_message=message[:255], finished_at=timezone.now(),
             credits_charged=0,
         )
@@ -107,4 +146,16 @@ def fail(request_id: str, code: FailureCode, message: str,
             webhooks.arm(request_id)
     if changed:
         log.warning("upscale %s failed: %s (%s)", request_id, code, message)
+        # A failed request keeps no customer image: neither the input nor an undelivered result.
+        for names in files:
+            for name in names:
+                _delete_quietly(name)
     return bool(changed)
+
+
+def _delete_quietly(name: str) -> None:
+    try:
+        storage.delete(name)
+    except Exception:
+        # The purge sweeps what is left; the refund above must stand either way.
+        log.exception("could not delete %s; the purge will retry", name)

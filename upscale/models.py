@@ -20,6 +20,7 @@ class UpscaleRequest(models.Model):
         UPSCALE_TIMEOUT = "upscale_timeout", "No worker finished in time"
         SERVICE_UNAVAILABLE = "service_unavailable", "The task queue was unavailable"
         PROCESSING_FAILED = "processing_failed", "The upscale failed"
+        INTERNAL_ERROR = "internal_error", "The answer could not be built"
 
     TERMINAL = (Status.SUCCEEDED, Status.FAILED)
 
@@ -57,6 +58,11 @@ class UpscaleRequest(models.Model):
     # NULL rather than "": a request without a key must stay out of a unique (account, key) index.
     idempotency_key = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001
     webhook_url = models.URLField(max_length=2048, null=True, blank=True)  # noqa: DJ001 - as idempotency_key
+    # The HTTP request that waits for this job gives up at wait_deadline; a worker that finds
+    # the job later fails and refunds it instead of running it (no one could receive the result).
+    # Empty for jobs with no waiter. delivered_at: when the waiter handed the result link out.
+    wait_deadline = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

@@ -13,7 +13,7 @@ from accounts.models import ApiKey
 from artnex import errors
 from artnex.openapi import error_responses
 
-from . import previews, storage
+from . import lifecycle, previews, storage
 from .api_base import ApiView
 from .models import UpscaleRequest
 from .response_serializers import RequestStatusSerializer
@@ -40,6 +40,12 @@ class RequestStatusView(ApiView):
     )
     def get(self, request: Request, request_id: str) -> Response:
         row = owned_request(request, request_id)
+        if row.status == UpscaleRequest.Status.SUCCEEDED and row.delivered_at is None and not (
+            lifecycle.deliver(row.request_id)
+        ):
+            # This answer hands the link out, so it is recorded as delivered first (the stale
+            # sweep then keeps the charge); it lost to the sweep: failed and refunded instead.
+            row.refresh_from_db()
         return Response(status_body(row, base_url_for(request)))
 
     @extend_schema(

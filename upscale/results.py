@@ -58,8 +58,9 @@ def _success_fields(row: UpscaleRequest) -> dict[str, Any]:
 
 
 def failure_error(row: UpscaleRequest) -> errors.ApiError:
-    """The contract error a failed request answers (the recorded message may be internal)."""
-    # Imported when called: services → lifecycle → webhooks → this module at import time.
-    from .services import FAILURE_ERRORS
+    """The contract error a failed request answers (the recorded message may be internal), its
+    message saying truthfully where the credits are (refunded, or never charged)."""
+    # Imported when called: outcome → lifecycle → webhooks → this module at import time.
+    from .outcome import failure
 
-    return FAILURE_ERRORS.get(row.error_code, errors.ProcessingFailed)()
+    return failure(row)

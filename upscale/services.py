@@ -8,16 +8,18 @@ contract's :class:`~artnex.errors.ApiError` classes: every caller answers HTTP.
 from __future__ import annotations
 
 import logging
-import time
+import threading
+from datetime import timedelta
 from functools import partial
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from accounts.models import Account, ApiKey
 from artnex import errors
 
-from . import inspect, lifecycle, options, storage
+from . import inspect, lifecycle, options, outcome, storage, waiting
 from .ids import new_request_id
 from .intake import ImageSource
 from .models import UpscaleRequest
@@ -27,11 +29,13 @@ from .tasks import process_upscale
 log = logging.getLogger(__name__)
 FailureCode = UpscaleRequest.FailureCode
 
-# What a failed request answers, by the failure the worker (or the waiter) recorded.
+# What a failed request answers, by the failure the worker (or the waiter) recorded; the
+# message comes from upscale.outcome.failure, which says what happened to the credits.
 FAILURE_ERRORS: dict[str, type[errors.ApiError]] = {
     FailureCode.UPSCALE_TIMEOUT: errors.UpscaleTimeout,
     FailureCode.SERVICE_UNAVAILABLE: errors.ServiceUnavailable,
     FailureCode.PROCESSING_FAILED: errors.ProcessingFailed,
+    FailureCode.INTERNAL_ERROR: errors.InternalError,
 }
 
 
@@ -39,13 +43,17 @@ def submit(
     *, account: Account, api_key: ApiKey | None = None, source: ImageSource, scale: float,
     model: str | None = None, request_id: str | None = None, idempotency_key: str | None = None,
     webhook_url: str | None = None, width: int | None = None, height: int | None = None,
-    output_format: str | None = None,
+    output_format: str | None = None, wait_seconds: float | None = None,
 ) -> UpscaleRequest:
     """Check the image, charge the account and queue the upscale; returns the queued row.
 
     The quota is checked again under the account's lock (callers may check it earlier, before
     any download, to answer fast). The task is queued only once the row is committed.
     A ``width`` or ``height`` replaces ``scale``: the scale that gives it, once the size is known.
+    ``wait_seconds``: how long the caller will wait for the result (None: nobody waits, the
+    result is polled or sent to the webhook later). A job not started within it is refunded
+    instead of run. A request with a webhook never gets a waiter's deadline: the webhook
+    receives its result whether or not the caller is still there.
     """
     info = inspect.inspect_image(source.data)
     if width is not None or height is not None:
@@ -59,6 +67,8 @@ def submit(
             request_id=request_id, account_id=account.pk, api_key=api_key, source=source, info=info,
             scale=scale, output_size=output_size, model=model_name, input_file=input_file,
             idempotency_key=idempotency_key, webhook_url=webhook_url, output_format=output_format or "",
+            wait_deadline=None if wait_seconds is None or webhook_url
+            else timezone.now() + timedelta(seconds=wait_seconds),
         )
     except QuotaExhausted as exc:
         storage.delete(input_file)
@@ -79,41 +89,46 @@ def resolve_model(name: str | None) -> str:
     return options.canonical_model(name)
 
 
+def task_limits(wait_s: float) -> tuple[int, int]:
+    """(soft, hard) time limits of a job, both inside its wait: past it, no one would receive
+    the result. The soft limit leaves the task a tenth of the wait to fail cleanly."""
+    hard = max(2, int(wait_s))
+    return max(1, hard - max(1, hard // 10)), hard
+
+
 def enqueue(request_id: str) -> None:
     """Queue the task; runs once the request row is committed, so the worker always finds it.
 
     Not ``delay_on_commit``: a broker that refuses the message must fail (and refund) the
-    request here, and ``delay_on_commit`` gives no place to catch that.
+    request here, and ``delay_on_commit`` gives no place to catch that. The task id is the
+    request id, so that a waiter that gives up can revoke it by name.
     """
+    deadline = UpscaleRequest.objects.filter(request_id=request_id).values_list("wait_deadline", flat=True).first()
+    if deadline is None:  # nobody waits: the worker's configured limits
+        soft, hard = settings.CELERY_TASK_SOFT_TIME_LIMIT, settings.CELERY_TASK_TIME_LIMIT
+    else:
+        soft, hard = task_limits((deadline - timezone.now()).total_seconds())
     try:
-        process_upscale.delay(request_id)
+        process_upscale.apply_async((request_id,), task_id=request_id, soft_time_limit=soft, time_limit=hard)
     except Exception:
         log.exception("could not queue upscale %s", request_id)
         lifecycle.fail(request_id, FailureCode.SERVICE_UNAVAILABLE, "the task queue is unavailable")
 
 
-def wait_for_result(request_id: str) -> UpscaleRequest:
-    """Poll the row until it is terminal; past the deadline, fail it (refunding the credits).
-
-    Polling starts fast (small images finish in well under a second) and backs off to keep
-    the database quiet during long jobs.
-    """
-    deadline = time.monotonic() + settings.ARTNEX_WAIT_SECONDS
-    delay = 0.05
-    while True:
-        row = UpscaleRequest.objects.get(request_id=request_id)
-        if row.is_terminal:
-            return row
-        if time.monotonic() >= deadline:
-            lifecycle.fail(request_id, FailureCode.UPSCALE_TIMEOUT, "no worker finished the request in time")
-            return UpscaleRequest.objects.get(request_id=request_id)  # may have succeeded meanwhile
-        time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
-        delay = min(delay * 1.5, 0.5)
+def wait_for_result(request_id: str, gone: threading.Event | None = None) -> UpscaleRequest:
+    """:func:`upscale.waiting.wait_for_result` until the request's deadline (or
+    ``ARTNEX_WAIT_SECONDS`` from now for a request submitted without one). A request with a
+    webhook is not given up when its client hangs up: :class:`upscale.waiting.ClientLeft`."""
+    deadline, webhook_url = UpscaleRequest.objects.values_list("wait_deadline", "webhook_url").get(
+        request_id=request_id)
+    deadline = deadline or timezone.now() + timedelta(seconds=settings.ARTNEX_WAIT_SECONDS)
+    return waiting.wait_for_result(request_id, deadline, gone, give_up_when_gone=not webhook_url)
 
 
-def wait(request_id: str) -> UpscaleRequest:
-    """The succeeded row, or the contract error for why it failed."""
-    row = wait_for_result(request_id)
+def wait(request_id: str, gone: threading.Event | None = None) -> UpscaleRequest:
+    """The succeeded row, or the contract error for why it failed (saying where the credits are).
+    ``gone``: set when the client disconnects (:func:`artnex.disconnect.client_gone`)."""
+    row = wait_for_result(request_id, gone)
     if row.status != UpscaleRequest.Status.SUCCEEDED:
-        raise FAILURE_ERRORS.get(row.error_code, errors.ProcessingFailed)()
+        raise outcome.failure(row)
     return row

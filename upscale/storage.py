@@ -26,7 +26,18 @@ def result_name(request_id: str, extension: str) -> str:
 
 
 def save(name: str, data: bytes) -> str:
-    return default_storage.save(name, ContentFile(data))
+    """Write ``data`` under exactly ``name``, replacing what a failed earlier try left there.
+
+    Django's storages pick another name (``_AbCd123`` appended) when one is taken; a signed
+    link names the file, so a retried write must land under the name it was given.
+    """
+    if default_storage.exists(name):
+        default_storage.delete(name)
+    saved = default_storage.save(name, ContentFile(data))
+    if saved != name:  # a concurrent writer took the name between the two calls
+        default_storage.delete(saved)
+        raise OSError(f"storage saved {name!r} as {saved!r}")
+    return saved
 
 
 def read(name: str) -> bytes:

@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from datetime import timedelta
 
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from celery.signals import worker_process_init
 from django.conf import settings
+from django.db.models import Q
 from django.utils import timezone
 
-from . import engine, lifecycle, previews, storage
+from . import engine, lifecycle, orphans, previews, storage
 from .models import UpscaleRequest
 from .runtime import engine_config
 
@@ -21,6 +23,8 @@ log = logging.getLogger(__name__)
 Status = UpscaleRequest.Status
 FailureCode = UpscaleRequest.FailureCode
 _STORAGE_ATTEMPTS = 3
+# A job's time limits end by its waiter's deadline; the grace covers a clock skew and a slow refund.
+_STALE_GRACE_S = 90
 
 
 @worker_process_init.connect
@@ -33,17 +37,31 @@ def _load_model(**_: object) -> None:
         log.exception("could not pre-load the default model")
 
 
+class _Abandoned(Exception):
+    """The waiter gave up on this job while it ran: stop spending the worker on it."""
+
+
 @shared_task(name="upscale.tasks.process_upscale", acks_late=True, ignore_result=True)
 def process_upscale(request_id: str) -> None:
     if not lifecycle.claim(request_id):
+        # Past its waiter's deadline, nobody could receive the result: refund instead of running.
+        if lifecycle.fail(request_id, FailureCode.UPSCALE_TIMEOUT,
+                          "no worker was free before the request's waiter gave up", from_states=(Status.QUEUED,)):
+            return
         log.info("upscale %s is no longer queued; nothing to do", request_id)
         return
     row = UpscaleRequest.objects.get(request_id=request_id)
     try:
         source = storage.read(row.input_file)
+        # The format asked for, else the input's: a multi-picture JPEG (MPO) comes out as the
+        # JPEG it was accepted as.
         result = engine.upscale_bytes(source, row.scale, config=engine_config(), model=row.model,
-                                      out_format=row.output_format or None)
+                                      out_format=row.output_format or row.input_format,
+                                      progress=_still_wanted(request_id))
         name = _save_with_retries(storage.result_name(request_id, result.extension), result.data)
+    except _Abandoned:
+        log.info("upscale %s was abandoned by its waiter; stopped", request_id)
+        return
     except SoftTimeLimitExceeded:
         lifecycle.fail(request_id, FailureCode.UPSCALE_TIMEOUT, "the upscale ran past its time limit")
         return
@@ -67,6 +85,22 @@ def process_upscale(request_id: str) -> None:
     previews.save_preview(request_id, source)
 
 
+def _still_wanted(request_id: str) -> Callable[[int, int], None]:
+    """A progress hook that stops the upscale once its row has left ``processing``
+    (the waiter gave up and refunded it): checked at most once a second, between tiles."""
+    checked = time.monotonic()
+
+    def check(done: int, total: int) -> None:
+        nonlocal checked
+        if time.monotonic() - checked < 1.0:
+            return
+        checked = time.monotonic()
+        if not UpscaleRequest.objects.filter(request_id=request_id, status=Status.PROCESSING).exists():
+            raise _Abandoned(request_id)
+
+    return check
+
+
 def _save_with_retries(name: str, data: bytes) -> str:
     """Storage writes are idempotent per name, so a transient failure is safe to retry."""
     for attempt in range(1, _STORAGE_ATTEMPTS + 1):
@@ -81,7 +115,9 @@ def _save_with_retries(name: str, data: bytes) -> str:
 
 @shared_task(name="upscale.tasks.purge_expired", ignore_result=True)
 def purge_expired() -> int:
-    """Delete results past their 24-hour life; the link then answers 404/410."""
+    """Delete results past their 24-hour life (the link then answers 404/410), and customer
+    files that no live request owns."""
+    orphans.sweep()
     purged = 0
     expired = UpscaleRequest.objects.filter(expires_at__lte=timezone.now(), purged_at__isnull=True)
     for row in expired.only("pk", "request_id", "result_file").iterator():
@@ -93,11 +129,19 @@ def purge_expired() -> int:
 
 @shared_task(name="upscale.tasks.fail_stale", ignore_result=True)
 def fail_stale() -> int:
-    """Refund requests that no worker finished (a crashed worker, a lost message)."""
+    """Refund requests that no one will receive: past their waiter's deadline (a web process
+    that died or restarted) and not handed out, or, with no waiter, never finished by a worker
+    (a crashed worker, a lost message)."""
+    now = timezone.now()
+    # The waiter itself gives up at its deadline; this catches waiters that are gone.
+    waiter_gone = Q(wait_deadline__lt=now - timedelta(seconds=_STALE_GRACE_S)) & (
+        Q(status__in=[Status.QUEUED, Status.PROCESSING]) | Q(status=Status.SUCCEEDED, delivered_at__isnull=True)
+    )
     limit = settings.ARTNEX_WAIT_SECONDS + settings.CELERY_TASK_TIME_LIMIT + 60
-    cutoff = timezone.now() - timedelta(seconds=limit)
-    stale = UpscaleRequest.objects.filter(status__in=[Status.QUEUED, Status.PROCESSING], created_at__lt=cutoff)
+    never_finished = Q(wait_deadline__isnull=True, status__in=[Status.QUEUED, Status.PROCESSING],
+                       created_at__lt=now - timedelta(seconds=limit))
+    stale = UpscaleRequest.objects.filter(waiter_gone | never_finished)
     return sum(
-        lifecycle.fail(request_id, FailureCode.UPSCALE_TIMEOUT, "no worker finished the request")
+        lifecycle.abandon(request_id, FailureCode.UPSCALE_TIMEOUT, "no one received the result in time")
         for request_id in stale.values_list("request_id", flat=True)
     )

@@ -1,27 +1,40 @@
-"""POST /v1/upscale: parse, submit, then wait and render (or answer 202 at once)."""
+"""POST /v1/upscale: parse, submit, then wait and render (or answer 202 at once).
+
+The view runs in its request's own thread under the ASGI server, so neither a slow image
+download nor the wait for the worker takes anything from other requests; the URL wraps it
+in :func:`artnex.disconnect.disconnect_aware`, so the wait ends when the client hangs up
+(docs/architecture.md, "Slow clients and long waits").
+"""
 
 from __future__ import annotations
 
 from typing import Any, cast
 
+from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
-from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts.models import ApiKey
+from accounts.models import Account, ApiKey
 from artnex import errors
+from artnex.disconnect import client_gone
+from artnex.json_parser import JSONParser
 from artnex.openapi import error_responses, response_headers
 
-from . import limits, services, submission
+from . import in_flight, limits, outcome, services, submission
 from .api_base import ApiView
 from .idempotency import guard as idempotency
+from .models import UpscaleRequest
 from .quota import quota_state
 from .response_serializers import RequestStatusSerializer, UpscaleUploadSerializer
-from .results import base_url_for, status_body, success_body
+from .results import base_url_for, status_body
 from .serializers import UpscaleInputSerializer, UpscaleResultSerializer
+from .waiting import ClientLeft, give_up
 from .webhooks import delivery as webhooks
+
+FailureCode = UpscaleRequest.FailureCode
 
 _REQUEST_HEADERS = [
     OpenApiParameter(idempotency.HEADER, OpenApiTypes.STR, OpenApiParameter.HEADER,
@@ -53,7 +66,8 @@ class UpscaleView(ApiView):
         summary="Upscale an image",
         description="Waits for the result (up to ARTNEX_WAIT_SECONDS) and answers a link to it, or with "
         "\"async\": true (Prefer: respond-async) answers 202 with a status_url at once. "
-        "Requests refused with 4xx are never charged; 5xx failures are refunded.",
+        "Requests refused with 4xx are never charged; 5xx failures are refunded, and so is a waiting "
+        "request whose client disconnects before the answer (one with a webhook_url runs on for its webhook).",
         request={"application/json": UpscaleInputSerializer, "multipart/form-data": UpscaleUploadSerializer},
         responses={
             200: UpscaleResultSerializer,
@@ -82,23 +96,44 @@ class UpscaleView(ApiView):
         limits.check(request, api_key)
         data: Any = submission.as_json_body(request.data) if multipart else request.data
         body = UpscaleInputSerializer(data=data).validated()
-        source = submission.read_source(body["image"])
-        row = services.submit(
-            account=api_key.account, api_key=api_key, source=source, scale=body["scale"],
-            width=body.get("width"), height=body.get("height"), model=body.get("model"),
-            output_format=body.get("output_format"), request_id=self.request_id,
-            idempotency_key=request.headers.get(idempotency.HEADER), webhook_url=body.get("webhook_url"),
-        )
-        base_url = base_url_for(request)
-        if body.get("webhook_url"):
-            webhooks.prepare(row, webhooks.Target(body["webhook_url"], base_url))
         respond_async = body["async"] if "async" in data else prefer_async
-        if respond_async:
-            row.refresh_from_db()
-            accepted = status_body(row, base_url)
-            return Response(accepted, status=202, headers={
-                "Location": accepted["status_url"], "Preference-Applied": "respond-async",
-                **quota_state(api_key.account).headers(),
-            })
-        row = services.wait(row.request_id)
-        return Response(success_body(row, base_url), headers=quota_state(api_key.account).headers())
+        account = api_key.account
+        base_url = base_url_for(request)
+        # Held from before the download until the answer: see upscale.in_flight.
+        with in_flight.slot(account.pk, account.plan.max_in_flight):
+            source = limits.read_image_counting_failures(request, body["image"])
+            row = services.submit(
+                account=account, api_key=api_key, source=source, scale=body["scale"],
+                width=body.get("width"), height=body.get("height"), model=body.get("model"),
+                output_format=body.get("output_format"), request_id=self.request_id,
+                idempotency_key=request.headers.get(idempotency.HEADER), webhook_url=body.get("webhook_url"),
+                # Only a caller that waits has a deadline: an async job's result is polled later.
+                wait_seconds=None if respond_async else settings.ARTNEX_WAIT_SECONDS,
+            )
+            if body.get("webhook_url"):
+                webhooks.prepare(row, webhooks.Target(body["webhook_url"], base_url))
+            if respond_async:
+                return _accepted(row, base_url, account)
+            try:
+                row = services.wait(row.request_id, gone=client_gone(request))
+                result = outcome.deliver(row, base_url)
+            except ClientLeft:
+                # Nobody reads this answer; an Idempotency-Key retry replays it: where to poll.
+                return _accepted(row, base_url, account)
+            except Exception:
+                # Whatever went wrong after the charge, nothing was handed out: refund (a no-op
+                # for a request already failed and refunded). A dying process (SystemExit) is
+                # left to the stale sweep, as a killed one must be.
+                give_up(row.request_id, FailureCode.INTERNAL_ERROR, "the answer could not be built")
+                raise
+        return Response(result, headers=quota_state(account).headers())
+
+
+def _accepted(row: UpscaleRequest, base_url: str, account: Account) -> Response:
+    """The 202 answer: where the request stands and where to poll it."""
+    row.refresh_from_db()
+    accepted = status_body(row, base_url)
+    return Response(accepted, status=202, headers={
+        "Location": accepted["status_url"], "Preference-Applied": "respond-async",
+        **quota_state(account).headers(),
+    })

@@ -56,7 +56,7 @@ def test_a_task_queued_during_a_request_carries_its_id_to_the_worker() -> None:
 def test_the_api_binds_the_id_it_answers(api, customer, monkeypatch) -> None:
     seen: list[str | None] = []
 
-    def give_up(request_id: str) -> None:
+    def give_up(request_id: str, gone: object = None) -> None:
         raise UpscaleTimeout()
 
     monkeypatch.setattr(services, "enqueue", lambda request_id: seen.append(ids.current()))

@@ -22,7 +22,7 @@ IMAGE = data_uri(image_bytes("PNG", (24, 16)))
 def no_worker(monkeypatch):
     """The queue accepts the task but no worker takes it: the request stays queued."""
     queued: list[str] = []
-    monkeypatch.setattr(services.process_upscale, "delay", queued.append)
+    monkeypatch.setattr(services.process_upscale, "apply_async", lambda args, **options: queued.append(args[0]))
     return queued
 
 

@@ -32,7 +32,7 @@ def test_delete_removes_the_result_now(v1, client, customer) -> None:
 
 
 def test_delete_of_a_running_request_is_refused(v1, customer, monkeypatch) -> None:
-    monkeypatch.setattr(services.process_upscale, "delay", lambda request_id: None)
+    monkeypatch.setattr(services.process_upscale, "apply_async", lambda args, **options: None)
     accepted = v1.post({"image": IMAGE, "async": True}, customer.key).json()
     response = v1.delete(f"/v1/upscale/{accepted['request_id']}", customer.key)
     assert response.status_code == 409 and response.json()["error"]["code"] == "request_in_progress"

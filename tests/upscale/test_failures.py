@@ -50,7 +50,7 @@ def test_queue_down_is_503_and_refunded(api, customer, monkeypatch) -> None:
     def down(*args, **kwargs):
         raise ConnectionRefusedError("broker unreachable")
 
-    monkeypatch.setattr(tasks.process_upscale, "delay", down)
+    monkeypatch.setattr(tasks.process_upscale, "apply_async", down)
     response = api.upscale(BODY, key=customer.key)
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "service_unavailable"
@@ -86,9 +86,13 @@ def test_stale_requests_are_failed_and_refunded(api, customer, monkeypatch, sett
     from django.utils import timezone
 
     monkeypatch.setattr(services, "enqueue", lambda request_id: None)
-    monkeypatch.setattr(services, "wait_for_result", lambda request_id: UpscaleRequest.objects.get(
-        request_id=request_id))  # the web process "dies" before answering
-    api.upscale(BODY, key=customer.key)
+
+    def dies(request_id, gone=None):  # the web process "dies" before answering
+        raise SystemExit
+
+    monkeypatch.setattr(services, "wait_for_result", dies)
+    with pytest.raises(SystemExit):
+        api.upscale(BODY, key=customer.key)
     row = UpscaleRequest.objects.get()
     assert row.status == "queued" and customer.refresh().credits == 900
     assert tasks.fail_stale() == 0

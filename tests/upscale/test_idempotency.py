@@ -68,7 +68,7 @@ def test_an_uncharged_error_is_not_kept(v1, make_customer) -> None:
 
 
 def test_async_answer_is_replayed(v1, customer, monkeypatch) -> None:
-    monkeypatch.setattr(services.process_upscale, "delay", lambda request_id: None)
+    monkeypatch.setattr(services.process_upscale, "apply_async", lambda args, **options: None)
     body = {**BODY, "async": True}
     first = v1.post(body, customer.key, **{"Idempotency-Key": "job-1"})
     second = v1.post(body, customer.key, **{"Idempotency-Key": "job-1"})

@@ -79,3 +79,16 @@ def test_deleting_the_result_through_the_api_deletes_the_preview(api, client, cu
     deleted = client.delete(f"/v1/upscale/{request_id}", HTTP_AUTHORIZATION=f"Bearer {customer.key}")
     assert deleted.status_code == 200, deleted.content
     assert not storage.exists(previews.preview_name(request_id))
+
+
+@pytest.mark.django_db
+def test_a_preview_no_live_request_owns_is_swept(customer) -> None:
+    from tests.portal import make_request
+    from upscale import orphans
+
+    kept = make_request(customer.account)
+    previews.save_preview(kept.request_id, image_bytes("PNG", (8, 8)))
+    previews.save_preview("req_ups_orphan", image_bytes("PNG", (8, 8)))
+    assert orphans.sweep(now=timezone.now() + timedelta(hours=2)) >= 1
+    assert storage.exists(previews.preview_name(kept.request_id))
+    assert not storage.exists(previews.preview_name("req_ups_orphan"))

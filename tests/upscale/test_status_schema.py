@@ -50,7 +50,7 @@ def test_queued_and_succeeded_and_deleted(v1, customer, response_schema, monkeyp
     status_schema = response_schema("/v1/upscale/{request_id}", "get", "200")
     queued_202 = response_schema("/v1/upscale", "post", "202")
     waiting: list[str] = []
-    monkeypatch.setattr(services.process_upscale, "delay", waiting.append)
+    monkeypatch.setattr(services.process_upscale, "apply_async", lambda args, **options: waiting.append(args[0]))
     accepted = v1.post({"image": IMAGE, "async": True}, customer.key).json()
     assert accepted["status"] == "queued"
     check(accepted, queued_202)

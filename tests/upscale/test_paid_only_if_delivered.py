@@ -1,0 +1,258 @@
+"""A customer pays only for a result they can get: jobs whose waiter is gone are refunded and
+not run, every failure after the charge refunds and says so, and no customer image outlives
+its request."""
+
+from __future__ import annotations
+
+import os
+import time
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.utils import timezone
+
+from billing import ledger
+from billing.models import LedgerEntry
+from tests.images import data_uri, image_bytes
+from upscale import engine, lifecycle, services, storage, tasks
+from upscale.models import UpscaleRequest
+
+FailureCode = UpscaleRequest.FailureCode
+
+pytestmark = pytest.mark.django_db(transaction=True)
+BODY = {"image": data_uri(image_bytes())}
+
+
+def assert_refunded(customer, request_id: str) -> None:
+    assert customer.refresh().credits == 1000
+    assert ledger.ledger_balance(customer.account.pk) == 1000
+    kinds = sorted(LedgerEntry.objects.filter(request_id=request_id).values_list("kind", flat=True))
+    assert kinds == ["charge", "refund"]
+
+
+def assert_says_refunded(body: dict) -> None:
+    message = body["error"]["message"]
+    assert "100 credits charged for it were refunded" in message, message
+    assert "No credits were charged" not in message
+
+
+@pytest.fixture
+def no_worker(monkeypatch):
+    queued: list[str] = []
+    monkeypatch.setattr(services, "enqueue", lambda request_id: queued.append(request_id))
+    return queued
+
+
+@pytest.fixture
+def revoked(monkeypatch):
+    names: list[str] = []
+    monkeypatch.setattr(tasks.process_upscale.app.control, "revoke", lambda task_id, **kw: names.append(task_id))
+    return names
+
+
+@pytest.fixture
+def web_process_dies(monkeypatch):
+    def dies(request_id, gone=None):
+        raise SystemExit  # after the charge, before any answer
+
+    monkeypatch.setattr(services, "wait_for_result", dies)
+
+
+def accept_and_die(api, customer) -> UpscaleRequest:
+    with pytest.raises(SystemExit):
+        api.upscale(BODY, key=customer.key)
+    row = UpscaleRequest.objects.get()
+    assert row.status == "queued" and customer.refresh().credits == 900
+    return row
+
+
+def test_the_waiters_deadline_is_stored_on_the_row(api, customer, no_worker, web_process_dies, settings) -> None:
+    before = timezone.now()
+    row = accept_and_die(api, customer)
+    assert row.wait_deadline is not None
+    assert before + timedelta(seconds=settings.ARTNEX_WAIT_SECONDS) <= row.wait_deadline
+    assert row.wait_deadline <= timezone.now() + timedelta(seconds=settings.ARTNEX_WAIT_SECONDS)
+
+
+def test_a_job_picked_up_after_its_waiters_deadline_is_refunded_not_run(
+        api, customer, no_worker, web_process_dies, monkeypatch) -> None:
+    row = accept_and_die(api, customer)
+    monkeypatch.setattr(engine, "upscale_bytes", lambda *a, **k: pytest.fail("a job no one waits for ran"))
+
+    with time_machine.travel(row.wait_deadline + timedelta(seconds=1)):
+        tasks.process_upscale(row.request_id)
+
+    row.refresh_from_db()
+    assert (row.status, row.error_code, row.credits_charged) == ("failed", "upscale_timeout", 0)
+    assert_refunded(customer, row.request_id)
+    assert not storage.exists(row.input_file)
+
+
+def test_a_job_picked_up_in_time_runs(api, customer, no_worker, web_process_dies) -> None:
+    row = accept_and_die(api, customer)
+    tasks.process_upscale(row.request_id)
+    row.refresh_from_db()
+    assert row.status == "succeeded" and storage.exists(row.result_file)
+
+
+def test_the_tasks_time_limits_fit_inside_the_wait(api, customer, monkeypatch, settings) -> None:
+    settings.ARTNEX_WAIT_SECONDS = 300
+    sent: list[dict] = []
+    monkeypatch.setattr(tasks.process_upscale, "apply_async", lambda args, **options: sent.append(options))
+    settings.ARTNEX_WAIT_SECONDS = 0.3
+    api.upscale(BODY, key=customer.key)
+    assert sent and sent[0]["task_id"] == UpscaleRequest.objects.get().request_id
+    for wait in (300.0, 30.0, 2.0):
+        soft, hard = services.task_limits(wait)
+        assert 0 < soft < hard <= wait
+
+
+def test_a_waiter_that_gives_up_refunds_revokes_and_deletes_the_input(
+        api, customer, no_worker, revoked, settings) -> None:
+    settings.ARTNEX_WAIT_SECONDS = 0.3
+    response = api.upscale(BODY, key=customer.key)
+
+    assert response.status_code == 504
+    body = response.json()
+    assert body["error"]["code"] == "upscale_timeout"
+    assert_says_refunded(body)
+    assert_refunded(customer, body["request_id"])
+    assert revoked == [body["request_id"]]
+    assert not storage.exists(UpscaleRequest.objects.get().input_file)
+
+
+def test_a_result_never_handed_out_is_refunded_by_the_stale_sweep(
+        api, customer, no_worker, web_process_dies) -> None:
+    row = accept_and_die(api, customer)
+    tasks.process_upscale(row.request_id)  # the worker finishes: nobody is there to hand it out
+    row.refresh_from_db()
+    assert row.status == "succeeded" and storage.exists(row.result_file)
+
+    assert tasks.fail_stale() == 0
+    with time_machine.travel(row.wait_deadline + timedelta(minutes=10)):
+        assert tasks.fail_stale() == 1
+
+    row.refresh_from_db()
+    assert row.status == "failed"
+    assert_refunded(customer, row.request_id)
+    assert not storage.exists(row.result_file) and not storage.exists(row.input_file)
+
+
+def test_a_delivered_result_is_never_refunded(api, customer) -> None:
+    response = api.upscale(BODY, key=customer.key)
+    assert response.status_code == 200
+    row = UpscaleRequest.objects.get()
+    assert row.delivered_at is not None
+    with time_machine.travel(row.wait_deadline + timedelta(minutes=10)):
+        assert tasks.fail_stale() == 0
+    assert customer.refresh().credits == 900
+
+
+def test_a_link_that_cannot_be_built_is_refunded(api, customer, monkeypatch) -> None:
+    def presign_fails(*args, **kwargs):
+        raise RuntimeError("S3 presign: credentials expired")
+
+    monkeypatch.setattr(storage, "result_url", presign_fails)
+    response = api.upscale(BODY, key=customer.key)
+
+    assert response.status_code == 500
+    body = response.json()
+    assert body["error"]["code"] == "internal_error"
+    assert_says_refunded(body)
+    assert_refunded(customer, body["request_id"])
+    row = UpscaleRequest.objects.get()
+    assert row.status == "failed" and not storage.exists(row.result_file)
+
+
+def test_worker_failures_say_truthfully_that_credits_were_refunded(api, customer, monkeypatch) -> None:
+    def broken(*args, **kwargs):
+        raise engine.EngineError("the model produced NaNs")
+
+    monkeypatch.setattr(engine, "upscale_bytes", broken)
+    body = api.upscale(BODY, key=customer.key).json()
+    assert body["error"]["code"] == "processing_failed"
+    assert_says_refunded(body)
+
+
+def test_a_queue_outage_refunds_says_so_and_deletes_the_input(api, customer, monkeypatch) -> None:
+    def down(*args, **kwargs):
+        raise ConnectionRefusedError("broker unreachable")
+
+    monkeypatch.setattr(tasks.process_upscale, "apply_async", down)
+    response = api.upscale(BODY, key=customer.key)
+    assert response.status_code == 503
+    assert_says_refunded(response.json())
+    assert not storage.exists(UpscaleRequest.objects.get().input_file)
+
+
+def test_a_retried_result_write_keeps_the_links_name(api, customer, client, monkeypatch) -> None:
+    real_save = default_storage.save
+    failures = []
+
+    def save_then_lose_the_answer(name, content, *args, **kwargs):
+        saved = real_save(name, content, *args, **kwargs)
+        if name.startswith("results/") and not failures:
+            failures.append(saved)  # written, but the storage's answer never arrived
+            raise OSError("connection reset by peer")
+        return saved
+
+    monkeypatch.setattr(default_storage, "save", save_then_lose_the_answer)
+    monkeypatch.setattr(tasks.time, "sleep", lambda seconds: None)
+    response = api.upscale(BODY, key=customer.key)
+
+    assert response.status_code == 200, response.content
+    assert failures, "the first write did fail"
+    download = client.get(response.json()["image_url"].split("testserver", 1)[-1])
+    assert download.status_code == 200
+    row = UpscaleRequest.objects.get()
+    assert row.result_file == failures[0] == storage.result_name(row.request_id, "png")
+
+
+def old(name: str, data: bytes = b"x") -> str:
+    default_storage.save(name, ContentFile(data))
+    stamp = time.time() - 2 * 3600
+    os.utime(default_storage.path(name), (stamp, stamp))
+    return name
+
+
+def test_the_purge_sweeps_orphaned_inputs_and_results(api, customer) -> None:
+    response = api.upscale(BODY, key=customer.key)
+    live = UpscaleRequest.objects.get()
+    orphans = [old("inputs/req_ups_orphanedinput000000"), old("results/req_ups_orphanedresult00000/upscaled.png")]
+    young = "inputs/req_ups_uploadinprogress0000"
+    default_storage.save(young, ContentFile(b"x"))
+    os.utime(default_storage.path(live.result_file), (time.time() - 7200,) * 2)
+
+    tasks.purge_expired()
+
+    assert not any(default_storage.exists(name) for name in orphans)
+    assert default_storage.exists(young), "an upload a moment before its row is not an orphan"
+    assert default_storage.exists(live.result_file), "a live result is kept until it expires"
+    assert response.status_code == 200
+
+
+def test_a_running_job_whose_waiter_gave_up_stops_between_tiles(
+        api, customer, no_worker, web_process_dies, monkeypatch) -> None:
+    row = accept_and_die(api, customer)
+    clock = iter(range(0, 10_000, 2))  # every look at the clock is two seconds later
+    monkeypatch.setattr(tasks.time, "monotonic", lambda: float(next(clock)))
+    tiles_done: list[int] = []
+
+    def tiled_upscale(data, scale, *, progress, **kwargs):
+        for tile in range(1, 5):
+            if tile == 2:  # meanwhile the waiter gives up (a client that hung up)
+                assert lifecycle.abandon(row.request_id, FailureCode.UPSCALE_TIMEOUT, "the client disconnected")
+            progress(tile, 4)
+            tiles_done.append(tile)
+        pytest.fail("the upscale ran to the end for no one")
+
+    monkeypatch.setattr(engine, "upscale_bytes", tiled_upscale)
+    tasks.process_upscale(row.request_id)
+
+    assert tiles_done == [1]
+    row.refresh_from_db()
+    assert (row.status, row.result_file) == ("failed", "")
+    assert_refunded(customer, row.request_id)
