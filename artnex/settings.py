@@ -269,7 +269,7 @@ AUTHENTICATION_BACKENDS = [
     "allauth.account.auth_backends.AuthenticationBackend",  # customers: email and password
 ]
 STATICFILES_DIRS = [BASE_DIR / "static"]
-LOGIN_URL = "account_login"
+LOGIN_URL = "/accounts/login/"  # allauth's login page (Django's default path, spelled out)
 LOGIN_REDIRECT_URL = "portal:dashboard"
 ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"
 ACCOUNT_LOGIN_METHODS = {"email"}
