@@ -332,6 +332,45 @@ CELERY_BEAT_SCHEDULE["retry-webhooks"] = {"task": "upscale.webhooks.retry_due", 
 CELERY_BEAT_SCHEDULE["purge-idempotency-keys"] = {"task": "upscale.idempotency.purge_expired",
                                                   "schedule": 3600.0}
 
+# --- Customer portal: sign-up and login (django-allauth), pages, static assets ---------
+INSTALLED_APPS += ["django.contrib.humanize", "allauth", "allauth.account", "drf_spectacular_sidecar"]
+MIDDLEWARE += ["allauth.account.middleware.AccountMiddleware"]
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",  # the admin's username login
+    "allauth.account.auth_backends.AuthenticationBackend",  # customers: email and password
+]
+STATICFILES_DIRS = [BASE_DIR / "static"]
+LOGIN_URL = "/accounts/login/"  # allauth's login page (Django's default path, spelled out)
+LOGIN_REDIRECT_URL = "portal:dashboard"
+ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
+ACCOUNT_UNIQUE_EMAIL = True
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
+ACCOUNT_LOGOUT_ON_GET = False  # logging out is a POST with a CSRF token
+ACCOUNT_SESSION_REMEMBER = None  # the login form offers "remember me"
+# "optional": a new customer lands on the dashboard at once and is sent a link;
+# "mandatory": no login before the link is followed.
+ACCOUNT_EMAIL_VERIFICATION = env.str("ARTNEX_EMAIL_VERIFICATION", default="optional")
+if ACCOUNT_EMAIL_VERIFICATION not in {"none", "optional", "mandatory"}:
+    raise ImproperlyConfigured("ARTNEX_EMAIL_VERIFICATION must be none, optional or mandatory")
+# allauth's own rate limits, counted in the cache (CACHE_URL shares them between web processes).
+# Its defaults (sign-ups, password-reset and verification mails, ...) apply; failed logins, per
+# IP and per account, are tunable here.
+ACCOUNT_RATE_LIMITS = {"login_failed": env.str("ARTNEX_LOGIN_FAILED_RATE", default="10/m/ip,5/5m/key")}
+# Account creation (the free plan and the starting grant in the ledger) belongs to billing.
+ACCOUNT_ADAPTER = "billing.signup.SignupAdapter"
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Artnex] "
+ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if IS_PRODUCTION else "http"  # links in those mails
+# Mail: printed on the console unless EMAIL_URL names an SMTP server
+# (smtp+tls://user:password@smtp.example.com:587).
+if "EMAIL_URL" in env:
+    # django-environ's documented idiom: the URL becomes EMAIL_BACKEND, EMAIL_HOST, EMAIL_PORT, ...
+    vars().update(env.email_url("EMAIL_URL"))
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Artnex <no-reply@localhost>")
+
 # --- Logs and metrics -----------------------------------------------------------------
 # Production logs one JSON object per line (ARTNEX_LOG_FORMAT=json|plain), for log shippers;
 # attributes a filter or `extra=` puts on a record (the request id) become fields of it.

@@ -6,6 +6,14 @@ in a fresh child process per path, because ru_maxrss only ever grows.
 
     .venv/bin/python bench/engine.py --models realesrgan-x4plus realesr-general-x4v3 --sizes 128 256
     .venv/bin/python bench/engine.py --memory          # 2000x2000 at x4, peak RSS of the full path
+    .venv/bin/python bench/engine.py --cli --pairs 5   # `manage.py upscale` vs a plain fp32 script
+    .venv/bin/python bench/engine.py --precision-table # fidelity per model, crop and precision
+
+--cli runs whole processes, start-up included: `manage.py upscale` of a 512x512 PNG at x4 with
+realesr-general-x4v3, against a plain script (import torch and spandrel, load, fp32 NCHW whole
+image, write the PNG with OpenCV: what the reference inference script does). Pairs alternate
+which one goes first; the figure is the median of the per-pair time ratios, because the machine
+is shared and absolute times drift.
 """
 
 from __future__ import annotations
@@ -149,7 +157,7 @@ def memory_check(model: str, size: int) -> dict[str, object]:
     buf = io.BytesIO()
     sample(512).resize((size, size), Image.Resampling.BICUBIC).save(buf, format="PNG")
     t = time.perf_counter()
-    result = upscale_bytes(buf.getvalue(), 4, config=cfg, model=model, out_format="PNG")
+    result = upscale_bytes(buf.getvalue(), 4, config=cfg, model=model, output_format="png")
     return {
         "model": model,
         "input": f"{size}x{size}",
@@ -187,6 +195,98 @@ def window_probe(model: str, image_side: int) -> dict[str, object]:
     }
 
 
+def cli_compare(pairs: int, size: int, model: str) -> dict[str, object]:
+    """Wall time of whole processes, start-up included, interleaved in pairs."""
+    import tempfile
+
+    cfg = config()
+    spec = lookup(model, cfg.extra_models)
+    env = {**os.environ, "ARTNEX_MODEL_DIR": str(cfg.model_dir), "ARTNEX_ALLOW_MODEL_DOWNLOAD": "0"}
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / "in.png"
+        sample(size).save(src)
+        commands = {
+            "product": [sys.executable, str(REPO / "manage.py"), "upscale", str(src), f"{tmp}/product.png",
+                        "--scale", "4", "--model", model],
+            "plain": [sys.executable, str(REPO / "bench" / "plain.py"), str(src), f"{tmp}/plain.png",
+                      str(cfg.model_dir / spec.file), str(spec.scale)],
+        }
+        times: dict[str, list[float]] = {"product": [], "plain": []}
+        for i in range(pairs):
+            order = ("plain", "product") if i % 2 == 0 else ("product", "plain")
+            for name in order:
+                t = time.perf_counter()
+                subprocess.run(commands[name], check=True, capture_output=True, env=env, cwd=REPO)
+                times[name].append(time.perf_counter() - t)
+            ratio = times["product"][-1] / times["plain"][-1]
+            print(f"pair {i + 1}: plain {times['plain'][-1]:6.2f} s  product {times['product'][-1]:6.2f} s"
+                  f"  ratio {ratio:.2f}", flush=True)
+        with Image.open(f"{tmp}/product.png") as a, Image.open(f"{tmp}/plain.png") as b:
+            psnr, off = fidelity(np.asarray(a.convert("RGB")), np.asarray(b.convert("RGB")))
+    ratios = [p / b for p, b in zip(times["product"], times["plain"], strict=True)]
+    return {
+        "model": model,
+        "input": f"{size}x{size}",
+        "pairs": pairs,
+        "plain_median_s": statistics.median(times["plain"]),
+        "product_median_s": statistics.median(times["product"]),
+        "ratio_median": statistics.median(ratios),
+        "ratios": [round(r, 3) for r in ratios],
+        "psnr_db_vs_plain": psnr,
+        "off_gt2_pct_vs_plain": off * 100,
+    }
+
+
+def precision_table(models: list[str], precisions: list[str], tile: int) -> None:
+    """The fidelity figures behind upscale/engine/device.py's MEASURED table, on this CPU."""
+    from dataclasses import replace
+
+    from upscale.engine.reference import CROPS_BY_MODEL
+
+    cfg = replace(config(), device="cpu")
+    print(f"{'model':25s} {'crop':12s} {'precision':9s} {'whole >2/255':>13s} {'tiled >2/255':>13s}  max err")
+    for model in models:
+        spec = lookup(model, cfg.extra_models)
+        plain = load_plain(cfg.model_dir / spec.file)
+        for crop_name, (file, box) in CROPS_BY_MODEL[model].items():
+            with Image.open(IMAGE.parent / file) as src:
+                img = src.convert("RGB").crop(box)
+            ref = reference_upscale(plain, np.asarray(img), spec.scale)
+            for precision in precisions:
+                c = replace(cfg, precision=precision)
+                cells = []
+                worst = 0
+                for t in (None, tile):
+                    out = np.asarray(upscale_image(img, spec.scale, config=c, model=model, tile=t))
+                    cells.append(fidelity(out, ref)[1] * 100)
+                    worst = max(worst, int(np.abs(out.astype(int) - ref.astype(int)).max()))
+                print(f"{model:25s} {crop_name:12s} {precision:9s} {cells[0]:12.4f}% {cells[1]:12.4f}%  {worst}",
+                      flush=True)
+
+
+def alpha_cost(models: list[str], size: int, pairs: int) -> None:
+    """ARTNEX_ALPHA=network vs lanczos on an RGBA crop with a feathered edge, interleaved pairs."""
+    from dataclasses import replace
+
+    cfg = config()
+    with Image.open(IMAGE.parent / "chelsea_alpha.png") as src:
+        img = src.convert("RGBA").crop((40, 80, 40 + size, 80 + size))
+    print(f"{'model':25s} {'input':>7s} {'network s':>10s} {'lanczos s':>10s}  lanczos/network  alpha PSNR")
+    for model in models:
+        runs = {mode: replace(cfg, alpha=mode) for mode in ("network", "lanczos")}
+        outs = {mode: np.asarray(upscale_image(img, 4, config=c, model=model)) for mode, c in runs.items()}
+        times: dict[str, list[float]] = {"network": [], "lanczos": []}
+        for i in range(pairs):
+            for mode in ("network", "lanczos") if i % 2 == 0 else ("lanczos", "network"):
+                t = time.perf_counter()
+                upscale_image(img, 4, config=runs[mode], model=model)
+                times[mode].append(time.perf_counter() - t)
+        ratio = statistics.median(a / b for a, b in zip(times["lanczos"], times["network"], strict=True))
+        psnr, _ = fidelity(outs["lanczos"][..., 3], outs["network"][..., 3])
+        print(f"{model:25s} {size:4d}px {statistics.median(times['network']):10.2f} "
+              f"{statistics.median(times['lanczos']):10.2f}  {ratio:15.2f}  {psnr:6.1f} dB", flush=True)
+
+
 def in_child(*args: str) -> dict[str, object]:
     out = subprocess.run(
         [sys.executable, __file__, *args], check=True, capture_output=True, text=True, env=os.environ.copy()
@@ -202,6 +302,14 @@ def main() -> None:
     parser.add_argument("--no-peak", action="store_true", help="skip the per-path peak-RSS child runs")
     parser.add_argument("--memory", action="store_true", help="2000x2000 at x4: full path + RRDBNet probe")
     parser.add_argument("--memory-size", type=int, default=2000)
+    parser.add_argument("--cli", action="store_true", help="manage.py upscale vs a plain fp32 process")
+    parser.add_argument("--pairs", type=int, default=5)
+    parser.add_argument("--cli-size", type=int, default=512)
+    parser.add_argument("--cli-model", default="realesr-general-x4v3")
+    parser.add_argument("--alpha", action="store_true", help="ARTNEX_ALPHA network vs lanczos cost")
+    parser.add_argument("--alpha-size", type=int, default=64)
+    parser.add_argument("--precision-table", action="store_true", help="fidelity per model, crop, precision")
+    parser.add_argument("--precisions", nargs="+", default=["fp32", "bf16", "auto"])
     parser.add_argument("--child", nargs=3, metavar=("PATH", "MODEL", "SIZE"), help=argparse.SUPPRESS)
     parser.add_argument("--memory-child", nargs=2, metavar=("MODEL", "SIZE"), help=argparse.SUPPRESS)
     parser.add_argument("--probe-child", nargs=2, metavar=("MODEL", "SIZE"), help=argparse.SUPPRESS)
@@ -217,6 +325,15 @@ def main() -> None:
         return
 
     print(json.dumps({"machine": machine()}))
+    if args.cli:
+        print(json.dumps({"cli": cli_compare(args.pairs, args.cli_size, args.cli_model)}))
+        return
+    if args.alpha:
+        alpha_cost(args.models, args.alpha_size, args.pairs)
+        return
+    if args.precision_table:
+        precision_table(args.models, args.precisions, 32)
+        return
     if args.memory:
         print(json.dumps({"memory": in_child("--memory-child", "realesr-general-x4v3", str(args.memory_size))}))
         print(json.dumps({"probe": in_child("--probe-child", "realesrgan-x4plus", str(args.memory_size))}))

@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
-from . import engine, lifecycle, metrics, orphans, redelivery, storage
+from . import engine, lifecycle, metrics, orphans, previews, redelivery, storage
 from .models import UpscaleRequest
 from .runtime import engine_config
 
@@ -64,10 +64,11 @@ def process_upscale(self: Task, request_id: str) -> None:
     row = UpscaleRequest.objects.get(request_id=request_id)
     started, outcome = time.monotonic(), "failed"
     try:
+        source = storage.read(row.input_file)
         # The format asked for, else the input's: a multi-picture JPEG (MPO) comes out as the
         # JPEG it was accepted as.
-        result = engine.upscale_bytes(storage.read(row.input_file), row.scale, config=engine_config(),
-                                      model=row.model, out_format=row.output_format or row.input_format,
+        result = engine.upscale_bytes(source, row.scale, config=engine_config(), model=row.model,
+                                      out_format=row.output_format or row.input_format,
                                       progress=_still_wanted(request_id))
         name = _save_with_retries(storage.result_name(request_id, result.extension), result.data)
     except _Abandoned:
@@ -97,6 +98,7 @@ def process_upscale(self: Task, request_id: str) -> None:
         return
     log.info("upscaled %dx%d -> %dx%d with %s", row.input_width, row.input_height, result.width, result.height,
              result.model)
+    previews.save_preview(request_id, source)
 
 
 def _still_wanted(request_id: str) -> Callable[[int, int], None]:
@@ -134,8 +136,9 @@ def purge_expired() -> int:
     orphans.sweep()
     purged = 0
     expired = UpscaleRequest.objects.filter(expires_at__lte=timezone.now(), purged_at__isnull=True)
-    for row in expired.only("pk", "result_file").iterator():
+    for row in expired.only("pk", "request_id", "result_file").iterator():
         storage.delete(row.result_file)
+        previews.delete_preview(row.request_id)
         purged += UpscaleRequest.objects.filter(pk=row.pk).update(purged_at=timezone.now())
     return purged
 

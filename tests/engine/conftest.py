@@ -1,4 +1,9 @@
-"""Engine fixtures: the real weights and sample photos from ../shared, small crops of them."""
+"""Engine fixtures: the real weights and sample photos from ../shared, small crops of them.
+
+The run says what it exercised: the CPU kind, the precision `auto` chose per model (in the
+header when tests/engine is named on the command line, and always in the terminal summary),
+and each fidelity case's figures.
+"""
 
 from __future__ import annotations
 
@@ -21,6 +26,36 @@ def _model_dir() -> Path:
 MODEL_DIR = _model_dir()
 # The small SRVGG network: fast enough to run every image kind through the real engine.
 SMALL_MODEL = "realesr-animevideov3"
+# Lines the fidelity tests add; printed at the end of the run.
+FIDELITY_LINES: list[str] = []
+
+
+def precision_summary() -> list[str]:
+    """The CPU kind and what `auto` picks for each shipped model on it (cheap: no weights)."""
+    from upscale.engine import device
+    from upscale.engine.registry import BUILTIN_MODELS
+
+    kind = device.cpu_kind()
+    lines = [f"artnex engine CPU: {kind.describe()}"]
+    choices = []
+    for spec in BUILTIN_MODELS:
+        # Every shipped network supports half precision in spandrel, as the loader will see.
+        chosen = device.resolve_precision("auto", "cpu", True, True, spec.arch)
+        choices.append(f"{spec.name}={chosen}")
+    conf = device.confirm_bf16() if kind.native_bf16 else None
+    timing = f" (bf16 conv {conf.speedup:.1f}x fp32 at start-up)" if conf else ""
+    lines.append("artnex engine auto precision on CPU: " + ", ".join(choices) + timing)
+    return lines
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    return precision_summary()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    terminalreporter.section("artnex engine precision")
+    for line in precision_summary() + FIDELITY_LINES:
+        terminalreporter.write_line(line)
 
 
 @pytest.fixture(scope="session")

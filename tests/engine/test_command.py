@@ -33,3 +33,14 @@ def test_upscale_command_reports_engine_errors(tmp_path: Path) -> None:
         call_command("upscale", str(IMAGES_DIR / "chelsea.png"), str(tmp_path / "o.png"), "--model", "nope")
     with pytest.raises(CommandError, match="extension"):
         call_command("upscale", str(IMAGES_DIR / "chelsea.png"), str(tmp_path / "o.gif"))
+
+
+def test_format_option_overrides_the_extension(tmp_path: Path) -> None:
+    src = tmp_path / "in.png"
+    crop("chelsea_alpha.png", (0, 0, 48, 32)).save(src)
+    dst = tmp_path / "out.png"
+    call_command("upscale", str(src), str(dst), "--scale", "2", "--model", "realesr-animevideov3", "--format", "jpeg")
+    with Image.open(dst) as out:
+        assert out.format == "JPEG" and out.mode == "RGB"  # alpha flattened on white
+    with pytest.raises(CommandError):
+        call_command("upscale", str(src), str(dst), "--format", "gif")

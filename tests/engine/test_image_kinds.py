@@ -38,10 +38,34 @@ def test_output_format_follows_input(config: EngineConfig, fmt: str, ext: str, m
     assert result.model == "realesr-animevideov3"
 
 
-def test_out_format_overrides(config: EngineConfig) -> None:
-    result = run(encode(rgb(), "PNG"), config, out_format="jpg")
-    assert result.format == "JPEG"
-    assert decode(result.data).format == "JPEG"
+@pytest.mark.parametrize(("asked", "fmt"), [("jpeg", "JPEG"), ("jpg", "JPEG"), ("png", "PNG"), ("webp", "WEBP"),
+                                           ("WebP", "WEBP")])
+def test_output_format_overrides_the_input(config: EngineConfig, asked: str, fmt: str) -> None:
+    result = run(encode(rgb(), "JPEG" if fmt != "JPEG" else "PNG"), config, output_format=asked)
+    assert result.format == fmt
+    assert decode(result.data).format == fmt
+
+
+def test_unknown_output_format_is_refused(config: EngineConfig) -> None:
+    with pytest.raises(EngineError, match="output_format must be one of jpeg, png, webp"):
+        run(encode(rgb(), "PNG"), config, output_format="gif")
+
+
+@pytest.mark.parametrize("mode", ["RGBA", "LA"])
+def test_alpha_asked_as_jpeg_is_flattened_on_white(config: EngineConfig, mode: str) -> None:
+    src = crop("chelsea_alpha.png", (0, 0, 64, 48)).convert(mode)
+    result = run(encode(src, "PNG"), config, output_format="jpeg")
+    out = decode(result.data)
+    assert result.format == "JPEG" and out.mode == ("RGB" if mode == "RGBA" else "L")
+    arr = np.asarray(out).astype(int)
+    assert arr[:4, :4].min() >= 250  # the transparent corner became white, not black
+    png = decode(run(encode(src, "PNG"), config, output_format="png").data)
+    alpha = np.asarray(png.getchannel("A")).astype(float) / 255
+    colour = np.asarray(png.convert("RGB" if mode == "RGBA" else "L")).astype(float)
+    if colour.ndim == 2:
+        colour, arr = colour[..., None], arr[..., None]
+    expect = colour * alpha[..., None] + 255 * (1 - alpha[..., None])
+    assert np.abs(arr - expect).mean() < 2.0  # the same picture composited over white
 
 
 @pytest.mark.parametrize(("scale", "size"), [(1, (48, 32)), (1.5, (72, 48)), (2.5, (120, 80)), (4, (192, 128)),
@@ -91,12 +115,58 @@ def test_gps_is_dropped_unless_asked(config: EngineConfig) -> None:
     assert 0x8825 in kept
 
 
+def rgb_profile() -> bytes:
+    # A distinctive RGB profile (not plain sRGB), so that carrying it is visible.
+    profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
+    data = bytearray(profile.tobytes())
+    assert data[16:20] == b"RGB "
+    return bytes(data)
+
+
+def gray_profile() -> bytes:
+    """A minimal valid ICC v2 gray profile (header, tag table, desc/wtpt/kTRC)."""
+    import struct
+
+    def tag_desc(text: bytes) -> bytes:
+        return b"desc" + b"\0" * 4 + struct.pack(">I", len(text) + 1) + text + b"\0" + b"\0" * 79
+
+    wtpt = b"XYZ " + b"\0" * 4 + struct.pack(">iii", 63190, 65536, 54061)
+    trc = b"curv" + b"\0" * 4 + struct.pack(">IH", 1, 0x0233) + b"\0\0"  # gamma 2.2
+    tags = [(b"desc", tag_desc(b"Artnex test gray")), (b"wtpt", wtpt), (b"kTRC", trc)]
+    offset = 128 + 4 + 12 * len(tags)
+    table, body = b"", b""
+    for sig, data in tags:
+        table += sig + struct.pack(">II", offset + len(body), len(data))
+        body += data + b"\0" * (-len(data) % 4)
+    size = offset + len(body)
+    header = struct.pack(">I4sI4s4s4s", size, b"none", 0x02100000, b"mntr", b"GRAY", b"XYZ ")
+    header += b"\0" * 12 + b"acsp" + b"\0" * 24 + struct.pack(">iii", 63190, 65536, 54061)
+    header += b"\0" * (128 - len(header))
+    return header + struct.pack(">I", len(tags)) + table + body
+
+
 @pytest.mark.parametrize("fmt", ["PNG", "JPEG", "WEBP"])
 def test_icc_profile_is_carried(config: EngineConfig, fmt: str) -> None:
-    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("LAB")).tobytes()
-    # Any profile bytes must come through unchanged; we use a distinctive one to be sure.
+    icc = rgb_profile()
     result = run(encode(rgb(), fmt, icc_profile=icc), config)
     assert decode(result.data).info.get("icc_profile") == icc
+
+
+@pytest.mark.parametrize(("fmt", "out_mode", "kept"), [("PNG", "L", True), ("JPEG", "L", True), ("WEBP", "RGB", False)])
+def test_gray_profile_only_on_gray_output(config: EngineConfig, fmt: str, out_mode: str, kept: bool) -> None:
+    """WebP has no gray mode: the gray image becomes RGB and its gray profile must not follow."""
+    icc = gray_profile()
+    src = rgb().convert("L")
+    result = run(encode(src, "PNG", icc_profile=icc), config, output_format=fmt.lower())
+    out = decode(result.data)
+    assert out.mode == out_mode
+    assert out.info.get("icc_profile") == (icc if kept else None)
+
+
+def test_mismatching_profile_is_dropped(config: EngineConfig) -> None:
+    """An RGB image carrying a gray profile (broken editors do this) gets no profile."""
+    result = run(encode(rgb(), "PNG", icc_profile=gray_profile()), config)
+    assert decode(result.data).info.get("icc_profile") is None
 
 
 def test_alpha_is_upscaled_and_kept(config: EngineConfig) -> None:
@@ -109,11 +179,6 @@ def test_alpha_is_upscaled_and_kept(config: EngineConfig) -> None:
     alpha_out = np.asarray(out.resize(src.size, Image.Resampling.BOX))[..., 3].astype(float)
     assert np.abs(alpha_out - alpha_in).mean() < 6
     assert np.asarray(out)[0, 0, 3] == 0  # transparent corner stays transparent
-
-
-def test_alpha_forces_png_when_jpeg_is_asked(config: EngineConfig) -> None:
-    src = crop("chelsea_alpha.png", (0, 0, 48, 32))
-    assert run(encode(src, "PNG"), config, out_format="JPEG").format == "PNG"
 
 
 def test_hidden_colour_under_transparency_does_not_fringe(config: EngineConfig) -> None:
@@ -220,3 +285,57 @@ def test_io_is_bytes_in_bytes_out(config: EngineConfig) -> None:
     result = run(encode(rgb(), "PNG"), config)
     assert isinstance(result.data, bytes)
     assert Image.open(io.BytesIO(result.data)).size == (96, 64)
+
+
+def test_operator_override_of_x4plus_is_not_swapped_for_x2(config: EngineConfig, tmp_path: Path) -> None:
+    """An operator's own network under the x4plus name is what they asked for, at every scale."""
+    (tmp_path / "RealESRGAN_x2plus.pth").write_bytes(b"placeholder")
+    own = {"realesrgan-x4plus": {"file": "house-x4.pth", "scale": 4}}
+    cfg = replace(config, model_dir=tmp_path, extra_models=own)
+    spec = lookup("realesrgan-x4plus", own)
+    assert _spec_for_scale(spec, 2, cfg).name == "realesrgan-x4plus"
+    assert _spec_for_scale(spec, 2, cfg).file == "house-x4.pth"
+    # An operator x2 entry is the twin the official x4plus uses, with the operator's file.
+    x2 = {"realesrgan-x2plus": {"file": "house-x2.pth", "scale": 2}}
+    cfg = replace(config, model_dir=tmp_path, extra_models=x2)
+    assert _spec_for_scale(lookup("realesrgan-x4plus"), 2, cfg).name == "realesrgan-x4plus"  # file missing
+    (tmp_path / "house-x2.pth").write_bytes(b"placeholder")
+    assert _spec_for_scale(lookup("realesrgan-x4plus"), 2, cfg).file == "house-x2.pth"
+
+
+@pytest.mark.parametrize("mode", ["network", "lanczos"])
+def test_alpha_modes(config: EngineConfig, mode: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from upscale.engine import runtime
+
+    calls: list[int] = []
+    real = runtime.upscale_planes
+
+    def counting(*args: object, **kw: object) -> object:
+        calls.append(1)
+        return real(*args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr("upscale.engine.pipeline.upscale_planes", counting)
+    src = crop("chelsea_alpha.png", (40, 120, 104, 168))  # the left edge of the feathered ellipse
+    out = upscale_image(src, 2, config=replace(config, alpha=mode))
+    assert out.mode == "RGBA" and out.size == (128, 96)
+    assert len(calls) == (2 if mode == "network" else 1)  # lanczos: one network pass, not two
+    alpha = np.asarray(out)[..., 3].astype(float)
+    alpha_in = np.asarray(src)[..., 3].astype(float)
+    assert np.abs(np.asarray(Image.fromarray(alpha.astype(np.uint8)).resize((64, 48), Image.Resampling.BOX))
+                  .astype(float) - alpha_in).mean() < 6
+    assert alpha[0, 0] == 0 and alpha[48, 120] == 255
+
+
+def test_alpha_mode_from_env() -> None:
+    assert EngineConfig.from_env({"ARTNEX_ALPHA": "Lanczos"}).alpha == "lanczos"
+    assert EngineConfig.from_env({}).alpha == "network"
+    with pytest.raises(EngineError, match="alpha"):
+        EngineConfig.from_env({"ARTNEX_ALPHA": "bicubic"})
+
+
+def test_out_format_is_still_accepted(config: EngineConfig) -> None:
+    """The worker task passed `out_format` before `output_format` existed; both name one thing."""
+    assert run(encode(rgb(), "PNG"), config, out_format="JPEG").format == "JPEG"
+    assert run(encode(rgb(), "PNG"), config, output_format="webp", out_format="webp").format == "WEBP"
+    with pytest.raises(EngineError, match="disagree"):
+        run(encode(rgb(), "PNG"), config, output_format="png", out_format="jpeg")

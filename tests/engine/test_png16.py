@@ -118,7 +118,7 @@ def test_rgb_with_trns_colour_key_gets_alpha(config: EngineConfig) -> None:
 
 
 def test_icc_profile_survives(config: EngineConfig) -> None:
-    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("LAB")).tobytes()
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
     chunk = (b"iCCP", b"test\x00\x00" + zlib.compress(icc))
     data = imageio._png_insert_chunks(png16(gradient()), [chunk])
     assert Image.open(io.BytesIO(data)).info["icc_profile"] == icc
@@ -151,17 +151,57 @@ def test_exif_orientation_is_applied(config: EngineConfig) -> None:
 @pytest.mark.parametrize("fmt", ["JPEG", "WEBP"])
 def test_8_bit_formats_get_8_bits(config: EngineConfig, fmt: str) -> None:
     src = gradient()
-    result = upscale_bytes(png16(src), 2, config=config, out_format=fmt)
+    result = upscale_bytes(png16(src), 2, config=config, output_format=fmt)
     assert result.format == fmt
     out = decode(result.data)
     assert out.format == fmt and out.mode == "RGB" and out.size == (48, 32)
-    ref = decode(upscale_bytes(encode(eight_bit(src), "PNG"), 2, config=config, out_format=fmt).data)
+    ref = decode(upscale_bytes(encode(eight_bit(src), "PNG"), 2, config=config, output_format=fmt).data)
     assert np.abs(np.asarray(out).astype(float) - np.asarray(ref).astype(float)).mean() < 2
 
 
-def test_alpha_forces_png_when_jpeg_is_asked(config: EngineConfig) -> None:
-    result = upscale_bytes(png16(with_alpha(gradient())), 2, config=config, out_format="JPEG")
-    assert result.format == "PNG" and read16(result.data).shape == (32, 48, 4)
+def test_alpha_asked_as_jpeg_is_flattened(config: EngineConfig) -> None:
+    result = upscale_bytes(png16(with_alpha(gradient())), 2, config=config, output_format="jpeg")
+    out = decode(result.data)
+    assert result.format == "JPEG" and out.mode == "RGB" and out.size == (48, 32)
+    assert np.asarray(out)[0, 0].min() >= 250  # transparent corner on white
+
+
+def gray_alpha16() -> np.ndarray:
+    """(H, W, 2) uint16 gray + alpha, with odd values 8 bits cannot hold (1007 among them)."""
+    gray = gradient()[..., 0]
+    gray[0, 0] = 1007
+    return np.dstack([gray, with_alpha(gradient())[..., 3]])
+
+
+def test_gray_alpha_16_bit_png_is_encoded_and_read_back() -> None:
+    px = gray_alpha16()
+    data = imageio._encode_png16(px, None, None)
+    assert imageio._png_header(data) == (W, H, 16, 4)
+    with Image.open(io.BytesIO(data)) as img:
+        img.load()  # Pillow checks the CRCs and inflates the data (as 8-bit RGBA: 1007 -> 771)
+        assert img.mode == "RGBA" and img.size == (W, H)
+    decoded = imageio.decode(data).image
+    assert isinstance(decoded, Image16) and decoded.mode == "LA"
+    assert np.array_equal(decoded.pixels16, px)
+    assert decoded.pixels16[0, 0, 0] == 1007
+
+
+def test_gray_alpha_16_bit_stays_16_bit_with_alpha(config: EngineConfig) -> None:
+    """Colour type 4 at 16 bits: Pillow alone would make it 8-bit (1007 becomes 771)."""
+    px = gray_alpha16()
+    result = upscale_bytes(imageio._encode_png16(px, None, None), 2, config=config)
+    assert result.format == "PNG"
+    assert imageio._png_header(result.data) == (2 * W, 2 * H, 16, 4)
+    out = imageio.decode(result.data).image
+    assert isinstance(out, Image16) and out.mode == "LA" and out.size == (2 * W, 2 * H)
+    gray, alpha = out.pixels16[..., 0].astype(float), out.pixels16[..., 1]
+    assert (gray % 257 != 0).mean() > 0.5  # values between the 8-bit steps: really 16 bits
+    assert alpha[0, 0] == 0 and alpha[H, W] == 65535  # transparent corner, opaque centre
+    # Same picture as the 8-bit LA path, to within 8-bit rounding.
+    la8 = Image.fromarray(np.rint(px / 257.0).astype(np.uint8), mode="LA")
+    ref = np.asarray(decode(upscale_bytes(encode(la8, "PNG"), 2, config=config).data)).astype(float)
+    visible = ref[..., 1] > 128
+    assert np.abs(gray / 257 - ref[..., 0])[visible].mean() < 2
 
 
 def test_upscale_image_keeps_16_bits(config: EngineConfig) -> None:

@@ -9,6 +9,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from upscale.engine import memory, runtime
 from upscale.engine.device import Placement
 from upscale.engine.loader import ArchProfile, LoadedModel
 from upscale.engine.registry import ModelSpec
@@ -57,6 +58,80 @@ def test_out_of_memory_retries_with_smaller_tiles() -> None:
     out = upscale_planes(stand_in(net), image(), tile=128)
     assert out.shape == (160, 224, 3)
     assert max(net.sides) > 50 and net.sides[-1] <= 50  # it failed big, then succeeded small
+    np.testing.assert_array_equal(out, upscale_planes(stand_in(Nearest4()), image(), tile=512))
+
+
+class Budgeted(Nearest4):
+    """Runs out of memory above `max_batch` windows, or after `fail_after` calls (fragmentation)."""
+
+    def __init__(self, max_batch: int = 64, fail_after: int | None = None) -> None:
+        super().__init__()
+        self.max_batch = max_batch
+        self.fail_after = fail_after
+        self.calls: list[tuple[int, int, int]] = []  # (batch, height, width) that succeeded
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.shape[0] > self.max_batch or (self.fail_after is not None and len(self.calls) >= self.fail_after
+                                          and x.shape[-1] > 50):
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory (simulated)")
+        self.calls.append((x.shape[0], x.shape[-2], x.shape[-1]))
+        return F.interpolate(x, scale_factor=4, mode="nearest")
+
+
+def test_out_of_memory_halves_the_batch_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(runtime, "choose_batch", lambda model, h, w: 8)
+    net = Budgeted(max_batch=2)
+    out = upscale_planes(stand_in(net), image(64, 64), tile=16)
+    np.testing.assert_array_equal(out, upscale_planes(stand_in(Nearest4()), image(64, 64), tile=512))
+    # 8 -> 4 -> 2 windows per batch, the window shape unchanged; 16 tiles, each computed once.
+    assert {b for b, _, _ in net.calls} == {2}
+    assert len({(h, w) for _, h, w in net.calls}) == 1
+    assert sum(b for b, _, _ in net.calls) == 16
+
+
+def test_out_of_memory_at_batch_1_halves_the_window_and_keeps_finished_tiles() -> None:
+    net = Budgeted(fail_after=2)
+    x = image(96, 96)
+    out = upscale_planes(stand_in(net), x, tile=48)  # 2x2 tiles of 48 in 64-px windows
+    np.testing.assert_array_equal(out, upscale_planes(stand_in(Nearest4()), x, tile=512))
+    big = [c for c in net.calls if c[2] > 50]
+    small = [c for c in net.calls if c[2] <= 50]
+    assert len(big) == 2 and small  # two tiles finished before memory ran out
+    # The finished half of the image is not computed again: the small windows cover only the
+    # remaining 96x48 (plus their context), far less than the whole 96x96 would need.
+    assert sum(h * w for _, h, w in small) < 2 * sum(h * w for _, h, w in big)
+
+
+class FakeCuda:
+    def __init__(self, free: int, total: int, reserved: int, allocated: int) -> None:
+        self.free, self.total, self.reserved, self.allocated = free, total, reserved, allocated
+
+    def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setattr(memory.torch.cuda, "mem_get_info", lambda dev=None: (self.free, self.total))
+        monkeypatch.setattr(memory.torch.cuda, "memory_reserved", lambda dev=None: self.reserved)
+        monkeypatch.setattr(memory.torch.cuda, "memory_allocated", lambda dev=None: self.allocated)
+
+
+GIB = 1 << 30
+
+
+def test_cuda_budget_counts_our_cache_as_free(monkeypatch: pytest.MonkeyPatch) -> None:
+    """PyTorch keeps freed blocks cached: device-wide 'free' misses them, but we can reuse them."""
+    FakeCuda(free=2 * GIB, total=80 * GIB, reserved=10 * GIB, allocated=1 * GIB).install(monkeypatch)
+    assert memory.cuda_budget("cuda", processes=1) == int((2 + 9) * GIB * memory.CUDA_USABLE)
+
+
+def test_cuda_budget_leaves_other_workers_their_share(monkeypatch: pytest.MonkeyPatch) -> None:
+    FakeCuda(free=70 * GIB, total=80 * GIB, reserved=1 * GIB, allocated=1 * GIB).install(monkeypatch)
+    alone = memory.cuda_budget("cuda", processes=1)
+    shared = memory.cuda_budget("cuda", processes=4)
+    assert shared == int(80 * GIB * memory.CUDA_USABLE / 4) - GIB  # our weights count against our share
+    assert shared < alone / 3
+    monkeypatch.setenv("ARTNEX_WORKER_CONCURRENCY", "4")
+    assert memory.cuda_budget("cuda") == shared
+    # Another process already holding most of the device: what is really free bounds us.
+    FakeCuda(free=3 * GIB, total=80 * GIB, reserved=1 * GIB, allocated=1 * GIB).install(monkeypatch)
+    assert memory.cuda_budget("cuda", processes=4) == int(3 * GIB * memory.CUDA_USABLE)
 
 
 def test_non_finite_output_is_recomputed_in_fp32() -> None:

@@ -15,6 +15,9 @@ from .registry import DEFAULT_MODEL
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEVICES = ("auto", "cpu", "cuda")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+# How a varying alpha channel is upscaled: through the network as a gray image (what the
+# reference does; doubles the network's work) or with Lanczos (cheap, slightly softer edges).
+ALPHA_MODES = ("network", "lanczos")
 
 
 @dataclass
@@ -29,6 +32,7 @@ class EngineConfig:
     # None: every CPU this process may run on (cgroup/affinity aware).
     threads: int | None = None
     keep_gps: bool = False
+    alpha: str = "network"
 
     def __post_init__(self) -> None:
         self.model_dir = Path(self.model_dir).expanduser()
@@ -36,6 +40,8 @@ class EngineConfig:
             raise EngineError(f"device must be one of {DEVICES}, not {self.device!r}")
         if self.precision not in PRECISIONS:
             raise EngineError(f"precision must be one of {PRECISIONS}, not {self.precision!r}")
+        if self.alpha not in ALPHA_MODES:
+            raise EngineError(f"alpha must be one of {ALPHA_MODES}, not {self.alpha!r}")
         if self.tile is not None and self.tile < 16:
             raise EngineError("tile must be at least 16 pixels")
 
@@ -57,6 +63,7 @@ class EngineConfig:
             extra_models=_json(env, "ARTNEX_EXTRA_MODELS"),
             threads=_int_or_none(env, "ARTNEX_THREADS"),
             keep_gps=_bool(env, "ARTNEX_KEEP_GPS", False),
+            alpha=(env.get("ARTNEX_ALPHA") or "network").strip().lower(),
         )
 
 

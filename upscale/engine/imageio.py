@@ -28,24 +28,26 @@ EXIF_IFD = 0x8769
 EXIF_PIXEL_DIMENSIONS = (0xA002, 0xA003)
 EXIF_ORIENTATION = 0x0112
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-PNG_COLOUR_RGB, PNG_COLOUR_RGBA = 2, 6
+PNG_COLOUR_GRAY_ALPHA, PNG_COLOUR_RGB, PNG_COLOUR_RGBA = 4, 2, 6
+# ICC header bytes 16-19: the colour space of the pixels the profile describes.
+ICC_GRAY, ICC_RGB = b"GRAY", b"RGB "
 
 
 class Image16(Image.Image):
-    """An RGB or RGBA image with 16 bits per channel, which Pillow has no mode for.
+    """A gray+alpha, RGB or RGBA image with 16 bits per channel, which Pillow has no mode for.
 
-    It is an ordinary 8-bit Pillow image (the 16-bit pixels rounded), so code that does not
-    know about it still sees the right size, mode and picture; the full-precision pixels are
-    in `pixels16`, (H, W, 3|4) uint16 in RGB(A) order. resize() and copy() keep 16 bits; other
-    Pillow operations return plain 8-bit images.
+    It is an ordinary 8-bit Pillow image (the 16-bit pixels rounded: mode LA, RGB or RGBA), so
+    code that does not know about it still sees the right size, mode and picture; the
+    full-precision pixels are in `pixels16`, (H, W, 2|3|4) uint16 in LA/RGB(A) order. resize()
+    and copy() keep 16 bits; other Pillow operations return plain 8-bit images.
     """
 
     pixels16: np.ndarray
 
     @classmethod
     def from_array(cls, pixels: np.ndarray, info: dict | None = None) -> Image16:
-        if pixels.dtype != np.uint16 or pixels.ndim != 3 or pixels.shape[2] not in (3, 4):
-            raise ValueError(f"expected (H, W, 3|4) uint16 pixels, got {pixels.dtype} {pixels.shape}")
+        if pixels.dtype != np.uint16 or pixels.ndim != 3 or pixels.shape[2] not in (2, 3, 4):
+            raise ValueError(f"expected (H, W, 2|3|4) uint16 pixels, got {pixels.dtype} {pixels.shape}")
         base = Image.fromarray(_to_8bit(pixels))
         img = cls()
         img.im = base.im
@@ -86,14 +88,14 @@ def _to_8bit(pixels: np.ndarray) -> np.ndarray:
 def _resize16(pixels: np.ndarray, size: tuple[int, int], resample: int) -> np.ndarray:
     """Per-channel float resize; colour premultiplied by alpha as Pillow does for RGBA."""
     f = pixels.astype(np.float32)
-    has_alpha = f.shape[2] == 4
+    has_alpha = f.shape[2] in (2, 4)
     if has_alpha:
-        f[..., :3] *= f[..., 3:] / 65535.0
+        f[..., :-1] *= f[..., -1:] / 65535.0
     planes = (Image.fromarray(np.ascontiguousarray(f[..., c])) for c in range(f.shape[2]))  # mode "F"
     out = np.stack([np.asarray(p.resize(size, resample)) for p in planes], axis=-1)
     if has_alpha:
-        a = np.clip(out[..., 3:], 0.0, 65535.0) / 65535.0
-        out[..., :3] = np.where(a > 0, out[..., :3] / np.maximum(a, 1e-12), 0.0)
+        a = np.clip(out[..., -1:], 0.0, 65535.0) / 65535.0
+        out[..., :-1] = np.where(a > 0, out[..., :-1] / np.maximum(a, 1e-12), 0.0)
     return np.clip(np.rint(out), 0, 65535).astype(np.uint16)
 
 
@@ -117,9 +119,11 @@ class Decoded:
 
 def decode(data: bytes) -> Decoded:
     header = _png_header(data)
-    if header is not None and header[2] == 16 and header[3] in (PNG_COLOUR_RGB, PNG_COLOUR_RGBA):
-        # Pillow would open RGB48/RGBA64 as 8-bit RGB(A): decode these with OpenCV instead.
-        return _decode_png16(data, header[0], header[1])
+    if header is not None and header[2] == 16 and header[3] in (PNG_COLOUR_RGB, PNG_COLOUR_RGBA,
+                                                                 PNG_COLOUR_GRAY_ALPHA):
+        # Pillow would open RGB48/RGBA64 as 8-bit RGB(A) and 16-bit gray+alpha as 8-bit LA:
+        # decode these with OpenCV instead.
+        return _decode_png16(data, header[0], header[1], gray=header[3] == PNG_COLOUR_GRAY_ALPHA)
     try:
         with warnings.catch_warnings():
             # Decompression-bomb limits are the service's job (it validates pixel counts first).
@@ -169,7 +173,7 @@ def _png_chunk(data: bytes, ctype: bytes) -> bytes | None:
     return None
 
 
-def _decode_png16(data: bytes, width: int, height: int) -> Decoded:
+def _decode_png16(data: bytes, width: int, height: int, gray: bool = False) -> Decoded:
     limit = Image.MAX_IMAGE_PIXELS
     if limit and width * height > limit:
         # OpenCV has no useful limit of its own: refuse bombs before allocating anything.
@@ -188,8 +192,11 @@ def _decode_png16(data: bytes, width: int, height: int) -> Decoded:
         raise UnsupportedImage(f"cannot decode image: {exc}") from exc
     if pixels is None or pixels.dtype != np.uint16 or pixels.ndim != 3 or pixels.shape[2] not in (3, 4):
         raise UnsupportedImage("cannot decode 16-bit PNG")
-    # OpenCV turns an RGB tRNS colour key into a 4th (alpha) channel itself.
+    # OpenCV turns an RGB tRNS colour key into a 4th (alpha) channel itself, and expands gray+alpha
+    # to BGRA (three equal channels): keep one of them and the alpha.
     pixels = cv2.cvtColor(pixels, cv2.COLOR_BGRA2RGBA if pixels.shape[2] == 4 else cv2.COLOR_BGR2RGB)
+    if gray and pixels.shape[2] == 4:
+        pixels = np.ascontiguousarray(pixels[..., [0, 3]])
     exif = None
     raw_exif = _png_chunk(data, b"eXIf")
     if raw_exif:
@@ -228,6 +235,9 @@ def to_planes(img: Image.Image) -> tuple[Planes, bytes | None]:
     icc = img.info.get("icc_profile")
     if isinstance(img, Image16):
         f = img.pixels16.astype(np.float32) / 65535.0
+        if f.shape[2] == 2:  # 16-bit gray + alpha
+            gray16 = np.repeat(f[None, ..., 0], 3, axis=0)
+            return Planes(gray16, np.ascontiguousarray(f[..., 1]), True, 16), icc
         alpha16 = np.ascontiguousarray(f[..., 3]) if f.shape[2] == 4 else None
         return Planes(np.ascontiguousarray(f[..., :3].transpose(2, 0, 1)), alpha16, False, 16), icc
     mode = img.mode
@@ -287,7 +297,12 @@ def from_planes(rgb: np.ndarray, alpha: np.ndarray | None, gray: bool, bits: int
     if bits == 16:
         # BT.601 luma, as the reference converts its RGB output back to gray.
         luma = rgb[..., 0] * 0.299 + rgb[..., 1] * 0.587 + rgb[..., 2] * 0.114
-        return Image.fromarray(np.clip(np.rint(luma), 0, 65535).astype(np.uint16))
+        lum16 = np.clip(np.rint(luma), 0, 65535).astype(np.uint16)
+        if alpha is not None:
+            if alpha.dtype == np.uint8:
+                alpha = alpha.astype(np.uint16) * 257
+            return Image16.from_array(np.dstack([lum16, alpha.astype(np.uint16)]))
+        return Image.fromarray(lum16)
     if gray:
         luma = rgb[..., 0] * 0.299 + rgb[..., 1] * 0.587 + rgb[..., 2] * 0.114
         lum = np.clip(np.rint(luma), 0, 255).astype(np.uint8)
@@ -320,12 +335,13 @@ def encode(
         fmt = "PNG"
     if isinstance(img, Image16):
         if fmt == "PNG":
+            icc = matching_profile(icc, img.mode)
             return _encode_png16(img.pixels16, icc, _clean_exif(exif, img.size, keep_gps)), fmt
         img = Image.fromarray(_to_8bit(img.pixels16))  # JPEG and WebP are 8-bit formats
     img = _mode_for(img, fmt)
-    params: dict[str, object] = {}
-    if icc:
-        params["icc_profile"] = icc
+    icc = matching_profile(icc, img.mode)
+    # Always set: Pillow's PNG writer falls back to img.info's profile when none is given.
+    params: dict[str, object] = {"icc_profile": icc}
     exif_bytes = _clean_exif(exif, img.size, keep_gps)
     if exif_bytes:
         params["exif"] = exif_bytes
@@ -341,18 +357,74 @@ def encode(
     return buf.getvalue(), fmt
 
 
+def matching_profile(icc: bytes | None, mode: str) -> bytes | None:
+    """The profile only if it describes pixels of this mode's colour space.
+
+    A gray profile on RGB pixels (a gray input written as WebP, which has no gray mode) or an RGB
+    profile on gray pixels is invalid and makes viewers misrender or ignore the image; no profile
+    means sRGB, the right reading of a converted gray image.
+    """
+    if not icc:
+        return None
+    want = ICC_GRAY if mode in ("L", "LA", "I", "I;16", "I;16B", "I;16L", "1") else ICC_RGB
+    space = icc[16:20] if len(icc) >= 20 else b""
+    if space != want:
+        log.info("dropping an ICC profile for %r pixels from a %s image", space.decode("latin-1"), mode)
+        return None
+    return icc
+
+
+def flatten_on_white(img: Image.Image) -> Image.Image:
+    """RGBA/LA (8 or 16 bits) -> RGB/L composited over white, for formats without alpha."""
+    if isinstance(img, Image16):
+        f = img.pixels16.astype(np.float32)
+        a = f[..., -1:] / 65535.0
+        colour = f[..., :-1] * a + 65535.0 * (1.0 - a)
+        flat = np.clip(np.rint(colour), 0, 65535).astype(np.uint16)
+        out: Image.Image = Image16.from_array(flat) if flat.shape[2] == 3 else Image.fromarray(flat[..., 0])
+    else:
+        white = Image.new("RGBA", img.size, (255, 255, 255, 255))
+        out = Image.alpha_composite(white, img.convert("RGBA")).convert("RGB" if img.mode == "RGBA" else "L")
+    out.info = dict(img.info)
+    return out
+
+
 def _encode_png16(pixels: np.ndarray, icc: bytes | None, exif: bytes | None) -> bytes:
-    code = cv2.COLOR_RGBA2BGRA if pixels.shape[2] == 4 else cv2.COLOR_RGB2BGR
-    ok, buf = cv2.imencode(".png", cv2.cvtColor(pixels, code), [cv2.IMWRITE_PNG_COMPRESSION, 3])
-    if not ok:
-        raise EngineError("OpenCV could not encode the 16-bit PNG")
+    if pixels.shape[2] == 2:
+        buf = _encode_png_gray_alpha16(pixels)
+    else:
+        code = cv2.COLOR_RGBA2BGRA if pixels.shape[2] == 4 else cv2.COLOR_RGB2BGR
+        ok, enc = cv2.imencode(".png", cv2.cvtColor(pixels, code), [cv2.IMWRITE_PNG_COMPRESSION, 3])
+        if not ok:
+            raise EngineError("OpenCV could not encode the 16-bit PNG")
+        buf = enc.tobytes()
     chunks = []
     if icc:
         # Same profile name as Pillow writes; 0 = deflate, the only compression method.
         chunks.append((b"iCCP", b"ICC Profile\x00\x00" + zlib.compress(icc)))
     if exif:
         chunks.append((b"eXIf", exif.removeprefix(b"Exif\x00\x00")))
-    return _png_insert_chunks(buf.tobytes(), chunks)
+    return _png_insert_chunks(buf, chunks)
+
+
+def _encode_png_gray_alpha16(pixels: np.ndarray) -> bytes:
+    """16-bit gray+alpha PNG (colour type 4), which neither OpenCV nor Pillow writes.
+
+    Every row uses the Up filter (byte-wise difference with the row above, a cheap and good
+    predictor for photos), then zlib level 3 as for the other PNGs.
+    """
+    h, w = pixels.shape[:2]
+    raw = np.ascontiguousarray(pixels, dtype=">u2").reshape(h, w * 2).view(np.uint8)
+    up = raw.copy()
+    up[1:] -= raw[:-1]  # uint8 arithmetic wraps modulo 256, as the filter requires
+    rows = np.hstack([np.full((h, 1), 2, dtype=np.uint8), up])
+    ihdr = struct.pack(">IIBBBBB", w, h, 16, PNG_COLOUR_GRAY_ALPHA, 0, 0, 0)
+    return b"".join([
+        PNG_SIGNATURE,
+        _png_chunk_bytes(b"IHDR", ihdr),
+        _png_chunk_bytes(b"IDAT", zlib.compress(rows.tobytes(), 3)),
+        _png_chunk_bytes(b"IEND", b""),
+    ])
 
 
 def _png_chunk_bytes(ctype: bytes, payload: bytes) -> bytes:

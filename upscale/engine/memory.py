@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 
 import torch
 
+from .device import worker_processes
+
 if TYPE_CHECKING:
     from .loader import LoadedModel
 
@@ -44,10 +46,33 @@ def _cgroup_headroom() -> int | None:
     return None if limit == "max" else max(0, int(limit) - used)
 
 
+# CUDA: the share of device memory a window batch may use, and what each process keeps for
+# cuDNN workspaces, fragmentation and the output of the batch.
+CUDA_USABLE = 0.8
+
+
+def cuda_budget(device: str, processes: int | None = None) -> int:
+    """Bytes this process may spend on one batch's activations on `device`.
+
+    mem_get_info's free memory is device-wide, so other processes' use is already subtracted;
+    what PyTorch holds cached but unallocated in *this* process is reusable and added back.
+    Where several worker processes share the GPU, each keeps to its share of the device so that
+    the first to start cannot take what the others need (its own allocated tensors, the
+    weights, count against that share).
+    """
+    dev = torch.device(device)
+    free, total = torch.cuda.mem_get_info(dev)
+    reserved = torch.cuda.memory_reserved(dev)
+    allocated = torch.cuda.memory_allocated(dev)
+    reusable = max(0, reserved - allocated)
+    procs = processes if processes is not None else worker_processes()
+    share = int(total * CUDA_USABLE / max(1, procs)) - allocated
+    return max(0, min(int((free + reusable) * CUDA_USABLE), share))
+
+
 def tile_budget(model: LoadedModel) -> int:
     if model.placement.is_cuda:
-        free, _total = torch.cuda.mem_get_info(torch.device(model.placement.device))
-        return int(free * 0.6)
+        return cuda_budget(model.placement.device)
     return min(CPU_TILE_BUDGET, int(_cpu_available() * 0.3))
 
 

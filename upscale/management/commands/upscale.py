@@ -23,6 +23,8 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("input", type=Path)
         parser.add_argument("output", type=Path, help="format follows the extension (.jpg, .png, .webp)")
+        parser.add_argument("--format", choices=("jpeg", "png", "webp"), default=None,
+                            help="output format regardless of the extension (alpha as JPEG is flattened on white)")
         parser.add_argument(
             "--scale", type=float, default=settings.ARTNEX_DEFAULT_SCALE,
             help=f"{settings.ARTNEX_MIN_SCALE:g} to {settings.ARTNEX_MAX_SCALE:g} "
@@ -34,7 +36,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         src: Path = options["input"]
         dst: Path = options["output"]
-        fmt = EXTENSIONS.get(dst.suffix.lower())
+        fmt = options["format"] or EXTENSIONS.get(dst.suffix.lower())
         if fmt is None:
             raise CommandError(f"unknown output extension {dst.suffix!r}; use .jpg, .png or .webp")
         try:
@@ -45,13 +47,13 @@ class Command(BaseCommand):
         with _ProgressBar(self.stderr) as bar:
             try:
                 result = upscale_bytes(
-                    data, options["scale"], config=config, model=options["model"], out_format=fmt,
+                    data, options["scale"], config=config, model=options["model"], output_format=fmt,
                     tile=options["tile"], progress=bar.update,
                 )
             except EngineError as exc:
                 raise CommandError(str(exc)) from exc
-        if result.format != fmt:
-            self.stderr.write(f"note: wrote {result.format} (the image has transparency {fmt} cannot hold)")
+        if result.format != fmt.upper().replace("JPG", "JPEG"):
+            self.stderr.write(f"note: wrote {result.format} ({fmt} cannot hold an image this size)")
         dst.write_bytes(result.data)
         self.stdout.write(f"{dst}: {result.width}x{result.height} {result.format} ({result.model})")
 
