@@ -24,7 +24,7 @@ $(VENV)/.installed: pyproject.toml
 install: $(VENV)/.installed .env
 	$(PY) -m artnex.local_setup
 
-# The Procfile's processes (web on $(PORT), worker, beat), run by honcho as in production;
+# The Procfile's processes (web on $(PORT), worker, beat, housekeeping), run by honcho as in production;
 # Ctrl-C stops them all.
 run: install
 	$(PY) manage.py migrate --noinput

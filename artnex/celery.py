@@ -9,6 +9,7 @@ from celery import Celery, Task
 from celery.signals import before_task_publish, task_postrun, task_prerun, worker_process_init
 
 from . import ids
+from .gpu import add_gpu_option
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "artnex.settings")
 
@@ -17,7 +18,10 @@ ids.add_to_every_log_record()
 
 app = Celery("artnex")
 app.config_from_object("django.conf:settings", namespace="CELERY")
+add_gpu_option(app)
 app.autodiscover_tasks()
+
+from artnex import worker_metrics  # noqa: E402, F401 - connects the worker's metrics server
 
 # Tasks bound to a request id, by task id, until they finish (prerun and postrun pair up).
 _bound_tasks: dict[str, Any] = {}

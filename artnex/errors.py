@@ -187,6 +187,18 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> JsonResponse |
         error = ImageTooLarge("The request body is larger than the service accepts.")
     elif isinstance(exc, exceptions.APIException):
         error = ApiError(str(exc.detail), status=exc.status_code, code=str(exc.default_code))
+    elif _is_outage(exc):
+        error = ServiceUnavailable()
     else:
         return None  # an unexpected bug: Django's 500 handler (logged) takes it
     return error_response(error, request_id)
+
+
+def _is_outage(exc: Exception) -> bool:
+    """A shared service (the Redis cache behind rate limits, the broker) did not answer: the
+    client may retry later, so 503, not a 500 that reads as our bug."""
+    from kombu.exceptions import OperationalError
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+
+    return isinstance(exc, RedisConnectionError | RedisTimeoutError | OperationalError)

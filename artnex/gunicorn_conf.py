@@ -21,3 +21,12 @@ timeout = 60
 # In-flight requests get this long to finish on SIGTERM (a waiter that is cut off refunds).
 graceful_timeout = 15
 accesslog = "-"
+
+
+def child_exit(server: object, worker: object) -> None:
+    """A web process that exits leaves its metrics file behind for the host's total; live
+    gauges of it must go (PROMETHEUS_MULTIPROC_DIR)."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)  # type: ignore[attr-defined]

@@ -9,16 +9,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from artnex.envfiles import file_aware_env
+from artnex.production import ProductionValues, refusals
 from upscale.engine import catalog as _catalog
 
 from . import local_setup
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-env = environ.Env()
+# Every setting X may instead come from the file named by X_FILE (Docker and Kubernetes
+# secrets), so secrets need not sit in the process environment.
+env = file_aware_env()
 # A local .env (written by `make install`, never committed) fills in what the environment lacks;
 # read into os.environ so that the engine, which does not import Django, sees it too.
 local_setup.read_dotenv()
@@ -33,7 +36,7 @@ IS_PRODUCTION = ARTNEX_ENV == "production"
 VAR_DIR = local_setup.var_dir_from_environment()
 
 if IS_PRODUCTION:
-    SECRET_KEY = env.str("DJANGO_SECRET_KEY")
+    SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="")  # refused below when missing or weak
 elif ARTNEX_ENV == "test":
     # Tests sign nothing that outlives them; a fixed key spares every test process the file.
     SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="") or "artnex-test-only-not-secret-" + "x" * 32
@@ -116,7 +119,12 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # several web processes, CACHE_URL must point at Redis so that limits are shared.
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://artnex")}
 RATELIMIT_USE_CACHE = "default"
-SILENCED_SYSTEM_CHECKS = [] if "CACHE_URL" in env else ["django_ratelimit.W001"]
+# A local cache is fine for one process; production refuses it unless the operator opts out
+# (ARTNEX_ALLOW_LOCAL_CACHE=1), which is then the decision that silences the warning.
+_LOCAL_CACHE_ACCEPTED = "CACHE_URL" not in env and (
+    not IS_PRODUCTION or env.bool("ARTNEX_ALLOW_LOCAL_CACHE", default=False)
+)
+SILENCED_SYSTEM_CHECKS = ["django_ratelimit.W001"] if _LOCAL_CACHE_ACCEPTED else []
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -164,11 +172,46 @@ STORAGES = {
 # --- Security -------------------------------------------------------------------------
 SESSION_COOKIE_SECURE = IS_PRODUCTION
 CSRF_COOKIE_SECURE = IS_PRODUCTION
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if IS_PRODUCTION else None
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 # Keyed hash for API keys: a leaked database alone does not reveal usable keys.
-ARTNEX_API_KEY_PEPPER = env.str("ARTNEX_API_KEY_PEPPER", default="") or SECRET_KEY
+# (Production requires its own pepper: see the production block.)
+_API_KEY_PEPPER = env.str("ARTNEX_API_KEY_PEPPER", default="")
+ARTNEX_API_KEY_PEPPER = _API_KEY_PEPPER or SECRET_KEY
+
+# --- Production -----------------------------------------------------------------------
+# ARTNEX_ENV=production refuses to start on settings that would expose customers or their
+# money (artnex/production.py lists the rules). HTTPS is enforced here by default; behind a
+# TLS-terminating proxy that already redirects and sends HSTS, the operator turns each off
+# explicitly, and only that choice's deploy check is silenced.
+if IS_PRODUCTION:
+    _cache_backend = CACHES["default"]["BACKEND"]
+    _refused = refusals(ProductionValues(
+        secret_key=SECRET_KEY, debug=DEBUG, allow_private_urls=env.bool("ARTNEX_ALLOW_PRIVATE_URLS", default=False),
+        api_key_pepper=_API_KEY_PEPPER, allowed_hosts=ALLOWED_HOSTS,
+        shared_cache="locmem" not in _cache_backend.lower() and "dummy" not in _cache_backend.lower(),
+        local_cache_opt_out=env.bool("ARTNEX_ALLOW_LOCAL_CACHE", default=False),
+    ))
+    if _refused:
+        raise ImproperlyConfigured("ARTNEX_ENV=production refuses to start:\n  - " + "\n  - ".join(_refused))
+    SECURE_SSL_REDIRECT = env.bool("ARTNEX_SSL_REDIRECT", default=True)
+    SECURE_HSTS_SECONDS = env.int("ARTNEX_HSTS_SECONDS", default=365 * 24 * 3600)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("ARTNEX_HSTS_INCLUDE_SUBDOMAINS", default=True)
+    SECURE_HSTS_PRELOAD = env.bool("ARTNEX_HSTS_PRELOAD", default=True)
+    # Probes and scrapers talk plain HTTP to the process itself, inside the private network.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+    SILENCED_SYSTEM_CHECKS += [
+        check for check, operator_chose in (
+            ("security.W008", not SECURE_SSL_REDIRECT),
+            ("security.W004", not SECURE_HSTS_SECONDS),
+            ("security.W005", SECURE_HSTS_SECONDS and not SECURE_HSTS_INCLUDE_SUBDOMAINS),
+            ("security.W021", SECURE_HSTS_SECONDS and not SECURE_HSTS_PRELOAD),
+        ) if operator_chose
+    ]
+# Only when the operator says a proxy sets it (e.g. X-Forwarded-Proto): trusting a header
+# that no proxy overwrites would let any client claim HTTPS.
+if _proxy_ssl_header := env.str("ARTNEX_PROXY_SSL_HEADER", default=""):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + _proxy_ssl_header.upper().replace("-", "_"), "https")
 
 # --- Django REST framework ------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -220,6 +263,7 @@ ARTNEX_CURRENCY = env.str("ARTNEX_CURRENCY", default="usd").lower()
 
 # --- Celery ---------------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
+CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {}
 if CELERY_BROKER_URL.startswith("filesystem://"):
     # kombu's filesystem transport: a real broker between separate web and worker
     # processes with no server to run. One folder serves as both in and out queue.
@@ -230,8 +274,6 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "store_processed": False,
         "polling_interval": 0.2,
     }
-else:
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_EAGER_PROPAGATES = False
 CELERY_TASK_IGNORE_RESULT = True  # the request row is the single source of truth
@@ -243,8 +285,37 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # on a busy CPU needs more than Celery's default 4 s for that.
 CELERY_WORKER_PROC_ALIVE_TIMEOUT = env.float("ARTNEX_WORKER_START_TIMEOUT", default=120.0)
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("ARTNEX_TASK_SOFT_TIME_LIMIT", default=int(ARTNEX_WAIT_SECONDS) + 60)
-CELERY_TASK_TIME_LIMIT = CELERY_TASK_SOFT_TIME_LIMIT + 30
-CELERY_TASK_DEFAULT_QUEUE = "upscale"
+CELERY_TASK_TIME_LIMIT = env.int("ARTNEX_TASK_TIME_LIMIT", default=CELERY_TASK_SOFT_TIME_LIMIT + 30)
+# --- Celery queues and re-delivery -------------------------------------------------------
+# Upscales have their own queue, consumed by GPU workers one task at a time (concurrency 1,
+# prefetch 1): a worker takes a message only when it is free, so any free worker gets the next
+# request. Housekeeping (beat's purge and stale sweeps) goes to the default queue, consumed
+# beside beat, so it never waits behind long upscales.
+ARTNEX_UPSCALE_QUEUE = env.str("ARTNEX_UPSCALE_QUEUE", default="upscale")
+CELERY_TASK_DEFAULT_QUEUE = env.str("ARTNEX_HOUSEKEEPING_QUEUE", default="housekeeping")
+CELERY_TASK_ROUTES = {"upscale.tasks.process_upscale": {"queue": ARTNEX_UPSCALE_QUEUE}}
+# A worker that dies mid-task (kill -9, OOM, lost host) leaves its message unacknowledged: a
+# lost pool process is rejected back onto the queue at once; a lost host's message comes back
+# after the broker's visibility timeout. That timeout must outlast the longest task, or a
+# running upscale would be handed to a second worker.
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+ARTNEX_BROKER_VISIBILITY_TIMEOUT = env.int("ARTNEX_BROKER_VISIBILITY_TIMEOUT", default=CELERY_TASK_TIME_LIMIT + 60)
+if ARTNEX_BROKER_VISIBILITY_TIMEOUT <= CELERY_TASK_TIME_LIMIT:
+    raise ImproperlyConfigured("ARTNEX_BROKER_VISIBILITY_TIMEOUT must exceed the task time limit "
+                               f"({CELERY_TASK_TIME_LIMIT} s)")
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # (RabbitMQ re-delivers a dead consumer's messages when its connection drops: no timeout.)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": ARTNEX_BROKER_VISIBILITY_TIMEOUT,
+        # A broker that does not answer fails fast: the API answers 503 rather than hang.
+        "socket_connect_timeout": 5, "socket_timeout": 10,
+        # Sweep for messages of dead workers every 10 s (kombu's default scans every 100 s).
+        "unacked_restore_interval": 10, "unacked_restore_throttle": 1,
+    }
+# Bounded publishing: with the broker down, enqueueing gives up within seconds.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 1}
+CELERY_BROKER_CONNECTION_TIMEOUT = 5
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "purge-expired-results": {"task": "upscale.tasks.purge_expired", "schedule": 15 * 60.0},
@@ -261,15 +332,74 @@ CELERY_BEAT_SCHEDULE["retry-webhooks"] = {"task": "upscale.webhooks.retry_due", 
 CELERY_BEAT_SCHEDULE["purge-idempotency-keys"] = {"task": "upscale.idempotency.purge_expired",
                                                   "schedule": 3600.0}
 
+# --- Customer portal: sign-up and login (django-allauth), pages, static assets ---------
+INSTALLED_APPS += ["django.contrib.humanize", "allauth", "allauth.account", "drf_spectacular_sidecar"]
+MIDDLEWARE += ["allauth.account.middleware.AccountMiddleware"]
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",  # the admin's username login
+    "allauth.account.auth_backends.AuthenticationBackend",  # customers: email and password
+]
+STATICFILES_DIRS = [BASE_DIR / "static"]
+LOGIN_URL = "/accounts/login/"  # allauth's login page (Django's default path, spelled out)
+LOGIN_REDIRECT_URL = "portal:dashboard"
+ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
+ACCOUNT_UNIQUE_EMAIL = True
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
+ACCOUNT_LOGOUT_ON_GET = False  # logging out is a POST with a CSRF token
+ACCOUNT_SESSION_REMEMBER = None  # the login form offers "remember me"
+# "optional": a new customer lands on the dashboard at once and is sent a link;
+# "mandatory": no login before the link is followed.
+ACCOUNT_EMAIL_VERIFICATION = env.str("ARTNEX_EMAIL_VERIFICATION", default="optional")
+if ACCOUNT_EMAIL_VERIFICATION not in {"none", "optional", "mandatory"}:
+    raise ImproperlyConfigured("ARTNEX_EMAIL_VERIFICATION must be none, optional or mandatory")
+# allauth's own rate limits, counted in the cache (CACHE_URL shares them between web processes).
+# Its defaults (sign-ups, password-reset and verification mails, ...) apply; failed logins, per
+# IP and per account, are tunable here.
+ACCOUNT_RATE_LIMITS = {"login_failed": env.str("ARTNEX_LOGIN_FAILED_RATE", default="10/m/ip,5/5m/key")}
+# Account creation (the free plan and the starting grant in the ledger) belongs to billing.
+ACCOUNT_ADAPTER = "billing.signup.SignupAdapter"
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Artnex] "
+ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if IS_PRODUCTION else "http"  # links in those mails
+# Mail: printed on the console unless EMAIL_URL names an SMTP server
+# (smtp+tls://user:password@smtp.example.com:587).
+if "EMAIL_URL" in env:
+    # django-environ's documented idiom: the URL becomes EMAIL_BACKEND, EMAIL_HOST, EMAIL_PORT, ...
+    vars().update(env.email_url("EMAIL_URL"))
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Artnex <no-reply@localhost>")
+
+# --- Logs and metrics -----------------------------------------------------------------
+# Production logs one JSON object per line (ARTNEX_LOG_FORMAT=json|plain), for log shippers;
+# attributes a filter or `extra=` puts on a record (the request id) become fields of it.
+ARTNEX_LOG_FORMAT = env.str("ARTNEX_LOG_FORMAT", default="json" if IS_PRODUCTION else "plain")
+if ARTNEX_LOG_FORMAT not in {"json", "plain"}:
+    raise ImproperlyConfigured(f"ARTNEX_LOG_FORMAT must be json or plain, not {ARTNEX_LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     # Every line names the upscale request it serves ("-" outside one): see artnex.ids.
     "filters": {"request_id": {"()": "artnex.ids.RequestIdFilter"}},
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["request_id"]}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s %(process)d %(request_id)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+            "timestamp": False,
+        },
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": ARTNEX_LOG_FORMAT,
+                             "filters": ["request_id"]}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
+# JSON: Celery workers keep this configuration instead of installing their own plain handlers
+# (which use the CELERY_WORKER_*LOG_FORMAT lines below).
+CELERY_WORKER_HIJACK_ROOT_LOGGER = ARTNEX_LOG_FORMAT != "json"
+# Counts every answer (first, so that its time includes every other middleware).
+MIDDLEWARE.insert(0, "artnex.metrics.MetricsMiddleware")
 
 if ARTNEX_ENV == "test":
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -6,8 +6,13 @@ class UpscaleConfig(AppConfig):
     verbose_name = "Upscaling"
 
     def ready(self) -> None:
-        from . import signals  # noqa: F401 - connects the receivers
+        from artnex import readiness
+
+        from . import metrics, signals  # noqa: F401 - connects the receivers
 
         # Celery's autodiscovery imports upscale.tasks only; these register the features' tasks.
         from .idempotency import tasks as _idempotency_tasks  # noqa: F401
+        from .readiness import model_weights
         from .webhooks import tasks as _webhook_tasks  # noqa: F401
+
+        readiness.register("model_weights", model_weights)

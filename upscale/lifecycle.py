@@ -87,12 +87,15 @@ def create(
     return row, used
 
 
-def claim(request_id: str) -> bool:
-    """Queued → processing, only while someone still waits for the result."""
+def claim(request_id: str, *, redelivered: bool = False) -> bool:
+    """Queued → processing, only while someone still waits for the result. A re-delivered
+    message also takes over a request its dead worker left in processing (see
+    upscale/redelivery.py for why that is safe)."""
     now = timezone.now()
     waited_for = Q(wait_deadline__isnull=True) | Q(wait_deadline__gt=now)
+    states = [Status.QUEUED, Status.PROCESSING] if redelivered else [Status.QUEUED]
     return bool(
-        UpscaleRequest.objects.filter(waited_for, request_id=request_id, status=Status.QUEUED)
+        UpscaleRequest.objects.filter(waited_for, request_id=request_id, status__in=states)
         .update(status=Status.PROCESSING, started_at=now)
     )
 

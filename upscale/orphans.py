@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from django.core.files.storage import default_storage
 from django.utils import timezone
 
+from . import previews
 from .models import UpscaleRequest
 
 log = logging.getLogger(__name__)
@@ -44,8 +45,11 @@ def sweep(now: datetime | None = None) -> int:
     wanted_inputs = set(live.filter(status__in=[UpscaleRequest.Status.QUEUED, UpscaleRequest.Status.PROCESSING])
                         .values_list("input_file", flat=True))
     wanted_results = set(live.exclude(result_file="").values_list("result_file", flat=True))
+    # The portal's input previews live exactly as long as their results.
+    wanted_previews = {previews.preview_name(request_id)
+                       for request_id in live.exclude(result_file="").values_list("request_id", flat=True)}
     removed = 0
-    for folder, wanted in (("inputs", wanted_inputs), ("results", wanted_results)):
+    for folder, wanted in (("inputs", wanted_inputs), ("results", wanted_results), ("previews", wanted_previews)):
         for name in _files(folder):
             if name not in wanted and _old(name, cutoff):
                 default_storage.delete(name)

@@ -13,7 +13,7 @@ from accounts.models import ApiKey
 from artnex import errors
 from artnex.openapi import error_responses
 
-from . import lifecycle, storage
+from . import lifecycle, previews, storage
 from .api_base import ApiView
 from .models import UpscaleRequest
 from .response_serializers import RequestStatusSerializer
@@ -62,5 +62,6 @@ class RequestStatusView(ApiView):
             purged_at=timezone.now()
         ):
             storage.delete(row.result_file)
+            previews.delete_preview(row.request_id)  # the portal's copy of the input goes with it
         row.refresh_from_db()
         return Response(status_body(row, base_url_for(request)))

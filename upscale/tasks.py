@@ -8,14 +8,14 @@ import time
 from collections.abc import Callable
 from datetime import timedelta
 
-from celery import shared_task
+from celery import Task, current_app, shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from celery.signals import worker_process_init
 from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
-from . import engine, lifecycle, orphans, storage
+from . import engine, lifecycle, metrics, orphans, previews, redelivery, storage
 from .models import UpscaleRequest
 from .runtime import engine_config
 
@@ -29,7 +29,10 @@ _STALE_GRACE_S = 90
 
 @worker_process_init.connect
 def _load_model(**_: object) -> None:
-    """Load the default model once per worker process, before the first request."""
+    """Load the default model once per worker process, before the first request; a worker
+    that serves only housekeeping (beside beat) never runs a model and skips it."""
+    if settings.ARTNEX_UPSCALE_QUEUE not in current_app.amqp.queues.consume_from:
+        return
     try:
         engine.warm_up(engine_config())
     except engine.EngineError:
@@ -41,24 +44,35 @@ class _Abandoned(Exception):
     """The waiter gave up on this job while it ran: stop spending the worker on it."""
 
 
-@shared_task(name="upscale.tasks.process_upscale", acks_late=True, ignore_result=True)
-def process_upscale(request_id: str) -> None:
-    if not lifecycle.claim(request_id):
+@shared_task(bind=True, name="upscale.tasks.process_upscale", acks_late=True, ignore_result=True)
+def process_upscale(self: Task, request_id: str) -> None:
+    redelivered = redelivery.is_redelivery(self.request)
+    if redelivered and not redelivery.may_run_again(request_id):
+        if lifecycle.fail(request_id, FailureCode.PROCESSING_FAILED, "the worker processing this image stopped, twice"):
+            storage.delete(UpscaleRequest.objects.get(request_id=request_id).input_file)
+        return
+    if not lifecycle.claim(request_id, redelivered=redelivered):
         # Past its waiter's deadline, nobody could receive the result: refund instead of running.
         if lifecycle.fail(request_id, FailureCode.UPSCALE_TIMEOUT,
                           "no worker was free before the request's waiter gave up", from_states=(Status.QUEUED,)):
             return
         log.info("upscale %s is no longer queued; nothing to do", request_id)
         return
+    if redelivered:
+        log.warning("upscale %s re-delivered after its worker stopped; running it again", request_id)
+    log.info("upscale %s started", request_id)  # the request id field comes from the message header
     row = UpscaleRequest.objects.get(request_id=request_id)
+    started, outcome = time.monotonic(), "failed"
     try:
+        source = storage.read(row.input_file)
         # The format asked for, else the input's: a multi-picture JPEG (MPO) comes out as the
         # JPEG it was accepted as.
-        result = engine.upscale_bytes(storage.read(row.input_file), row.scale, config=engine_config(),
-                                      model=row.model, out_format=row.output_format or row.input_format,
+        result = engine.upscale_bytes(source, row.scale, config=engine_config(), model=row.model,
+                                      out_format=row.output_format or row.input_format,
                                       progress=_still_wanted(request_id))
         name = _save_with_retries(storage.result_name(request_id, result.extension), result.data)
     except _Abandoned:
+        outcome = "abandoned"
         log.info("upscale %s was abandoned by its waiter; stopped", request_id)
         return
     except SoftTimeLimitExceeded:
@@ -71,8 +85,11 @@ def process_upscale(request_id: str) -> None:
         log.exception("upscale %s crashed", request_id)
         lifecycle.fail(request_id, FailureCode.PROCESSING_FAILED, f"{type(exc).__name__}: {exc}")
         return
+    else:
+        outcome = "succeeded"
     finally:
         storage.delete(row.input_file)
+        metrics.UPSCALE_DURATION.labels(row.model, outcome).observe(time.monotonic() - started)
     if not lifecycle.succeed(request_id, result_file=name, output_format=result.format,
                              output_bytes=len(result.data), width=result.width, height=result.height,
                              model=result.model):
@@ -81,6 +98,7 @@ def process_upscale(request_id: str) -> None:
         return
     log.info("upscaled %dx%d -> %dx%d with %s", row.input_width, row.input_height, result.width, result.height,
              result.model)
+    previews.save_preview(request_id, source)
 
 
 def _still_wanted(request_id: str) -> Callable[[int, int], None]:
@@ -118,8 +136,9 @@ def purge_expired() -> int:
     orphans.sweep()
     purged = 0
     expired = UpscaleRequest.objects.filter(expires_at__lte=timezone.now(), purged_at__isnull=True)
-    for row in expired.only("pk", "result_file").iterator():
+    for row in expired.only("pk", "request_id", "result_file").iterator():
         storage.delete(row.result_file)
+        previews.delete_preview(row.request_id)
         purged += UpscaleRequest.objects.filter(pk=row.pk).update(purged_at=timezone.now())
     return purged
 

@@ -26,9 +26,12 @@ def test_health_reports_a_broken_database(client, monkeypatch) -> None:
         raise ConnectionError("database down")
 
     monkeypatch.setattr(connection, "cursor", broken)
-    response = client.get("/healthz")
+    # Liveness stays up (a restart cannot fix the database); readiness says what is wrong.
+    assert client.get("/healthz").status_code == 200
+    response = client.get("/readyz")
     assert response.status_code == 503
-    assert response.json()["status"] == "error"
+    assert response.json()["status"] == "unavailable"
+    assert response.json()["checks"]["database"]["ok"] is False
 
 
 def test_unknown_api_path_answers_json(client) -> None:

@@ -1,5 +1,5 @@
 """``make run`` on embedded defaults, end to end: the first-run setup, ``manage.py migrate``,
-then honcho running the Procfile (gunicorn, a Celery worker and beat as separate processes) on
+then honcho running the Procfile (gunicorn, the Celery workers and beat as separate processes) on
 SQLite, the filesystem broker and local files, with no outside service. Needs nothing but the
 checkout, its .venv and the model weights, so it belongs to the unit tier; everything it
 drives runs in real subprocesses.
@@ -190,7 +190,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     # kills whatever still runs 5 s later, which on a loaded machine can be the worker (a task
     # it was running is redelivered: acks_late), so its status is not asserted.
     codes = running.stopped_codes()
-    assert (set(codes), codes["web"], codes["beat"]) == ({"web", "worker", "beat"}, "0", "0"), running.output()
+    assert (set(codes), codes["web"], codes["beat"], codes["housekeeping"]) == (
+        {"web", "worker", "beat", "housekeeping"}, "0", "0", "0"), running.output()
     assert "worker: Warm shutdown" in running.output()
 
 

@@ -1,0 +1,43 @@
+"""The images and the compose file run the Procfile's own lines (through honcho, as `make run`
+does), which the scale-out tests execute for real; no container engine runs here, so that is
+what is checked."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import yaml
+
+from tests.production.processes import procfile
+
+DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
+
+
+def honcho(name: str) -> list[str]:
+    return ["honcho", "start", "--no-colour", "--no-prefix", name]
+
+
+def test_compose_services_run_procfile_processes() -> None:
+    services = yaml.safe_load((DEPLOY / "compose.yaml").read_text())["services"]
+    for name in ("web", "worker", "beat", "housekeeping"):
+        assert name in procfile()
+        assert services[name]["command"] == honcho(name)
+    assert services["worker"]["environment"]["ARTNEX_GPU"] == "0"
+    assert services["web"]["environment"]["HOST"] == "0.0.0.0"
+    assert {"postgres", "redis", "minio"} <= set(services)
+
+
+def test_housekeeping_and_upscales_are_served_by_separate_workers() -> None:
+    assert "--queues housekeeping" in procfile()["housekeeping"]
+    assert "--queues upscale" in procfile()["worker"] and "housekeeping" not in procfile()["worker"]
+
+
+def test_images_default_to_production_and_the_right_device() -> None:
+    for name, device, process in (("Dockerfile", "cpu", "web"), ("Dockerfile.cuda", "cuda", "worker")):
+        text = (DEPLOY / name).read_text()
+        assert "ARTNEX_ENV=production" in text and f"ARTNEX_DEVICE={device}" in text
+        assert "PROMETHEUS_MULTIPROC_DIR=" in text and "Procfile" in text
+        cmd = re.search(r"^CMD (.+)$", text, re.MULTILINE)
+        assert cmd and json.loads(cmd.group(1)) == honcho(process)
