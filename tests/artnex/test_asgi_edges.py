@@ -4,55 +4,17 @@ up while waiting, and request bodies over the limit."""
 from __future__ import annotations
 
 import asyncio
-import json
 import threading
 from typing import Any
 
 import pytest
-from asgiref.sync import sync_to_async
 
 from artnex.asgi import application
-from billing.models import LedgerEntry
+from tests.asgi import Client, scope, upscale_then_hang_up
 from tests.images import data_uri, image_bytes
+from tests.refunds import assert_refunded
 from upscale import in_flight, services, storage, tasks
 from upscale.models import UpscaleRequest
-
-
-def scope(path: str, headers: dict[str, str]) -> dict[str, Any]:
-    return {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
-        "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
-        "headers": [(name.lower().encode(), value.encode()) for name, value in headers.items()],
-        "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 8000),
-    }
-
-
-class Client:
-    """Plays the server's side of one connection: feeds body chunks, records what is sent."""
-
-    def __init__(self, chunks: list[bytes]) -> None:
-        self.chunks = list(chunks)
-        self.read = 0
-        self.hang_up = asyncio.Event()
-        self.sent: list[dict[str, Any]] = []
-
-    async def receive(self) -> dict[str, Any]:
-        if self.chunks:
-            chunk = self.chunks.pop(0)
-            self.read += len(chunk)
-            return {"type": "http.request", "body": chunk, "more_body": bool(self.chunks)}
-        await self.hang_up.wait()
-        return {"type": "http.disconnect"}
-
-    async def send(self, message: dict[str, Any]) -> None:
-        self.sent.append(message)
-
-    @property
-    def status(self) -> int:
-        return next(m["status"] for m in self.sent if m["type"] == "http.response.start")
-
-    def json(self) -> Any:
-        return json.loads(b"".join(m.get("body", b"") for m in self.sent if m["type"] == "http.response.body"))
 
 
 @pytest.mark.django_db(transaction=True)
@@ -60,26 +22,12 @@ def test_a_client_that_hangs_up_while_waiting_is_refunded_and_its_job_revoked(cu
     monkeypatch.setattr(services, "enqueue", lambda request_id: None)  # the worker is busy elsewhere
     revoked: list[str] = []
     monkeypatch.setattr(tasks.process_upscale.app.control, "revoke", lambda task_id, **kw: revoked.append(task_id))
-    body = json.dumps({"image": data_uri(image_bytes())}).encode()
-    client = Client([body])
-    headers = {"Authorization": f"Bearer {customer.key}", "Content-Type": "application/json",
-               "Content-Length": str(len(body)), "Host": "127.0.0.1"}
-
-    async def converse() -> None:
-        served = asyncio.create_task(application(scope("/v1/upscale", headers), client.receive, client.send))
-        queued = sync_to_async(UpscaleRequest.objects.filter(status="queued").exists, thread_sensitive=False)
-        while not await queued():
-            await asyncio.sleep(0.02)
-        client.hang_up.set()
-        await asyncio.wait_for(served, timeout=60)
-
-    asyncio.run(converse())
+    upscale_then_hang_up(customer.key, {"image": data_uri(image_bytes())},
+                         when=UpscaleRequest.objects.filter(status="queued").exists)
 
     row = UpscaleRequest.objects.get()
     assert (row.status, row.credits_charged) == ("failed", 0)
-    assert customer.refresh().credits == 1000
-    kinds = sorted(LedgerEntry.objects.filter(request_id=row.request_id).values_list("kind", flat=True))
-    assert kinds == ["charge", "refund"]
+    assert_refunded(customer, row.request_id)
     assert revoked == [row.request_id]
     assert not storage.exists(row.input_file)
 
@@ -139,21 +87,9 @@ def test_a_client_that_hangs_up_during_the_download_is_refunded_and_its_job_neve
     queued: list[str] = []
     monkeypatch.setattr(services, "enqueue", lambda request_id: queued.append(request_id))
     monkeypatch.setattr(tasks.process_upscale.app.control, "revoke", lambda task_id, **kw: None)
-    body = json.dumps({"image": "https://images.example.com/slow.png"}).encode()
-    client = Client([body])
-    headers = {"Authorization": f"Bearer {customer.key}", "Content-Type": "application/json",
-               "Content-Length": str(len(body)), "Host": "127.0.0.1"}
-
-    async def converse() -> None:
-        served = asyncio.create_task(application(scope("/v1/upscale", headers), client.receive, client.send))
-        while not downloading.is_set():
-            await asyncio.sleep(0.02)
-        client.hang_up.set()  # while the image is still downloading
-        await asyncio.sleep(0.2)
-        finish.set()
-        await asyncio.wait_for(served, timeout=60)
-
-    asyncio.run(converse())
+    # Hang up while the image is still downloading, then let the download finish.
+    client = upscale_then_hang_up(customer.key, {"image": "https://images.example.com/slow.png"},
+                                  when=downloading.is_set, settle=0.2, then=finish.set)
 
     row = UpscaleRequest.objects.get()
     assert (row.status, row.credits_charged) == ("failed", 0)

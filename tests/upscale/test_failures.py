@@ -5,20 +5,13 @@ from __future__ import annotations
 import pytest
 
 from billing import ledger
-from billing.models import LedgerEntry
 from tests.images import data_uri, image_bytes
+from tests.refunds import assert_refunded
 from upscale import engine, services, storage, tasks
 from upscale.models import UpscaleRequest
 
 pytestmark = pytest.mark.django_db(transaction=True)
 BODY = {"image": data_uri(image_bytes())}
-
-
-def assert_refunded(customer, request_id: str) -> None:
-    assert customer.refresh().credits == 1000
-    assert ledger.ledger_balance(customer.account.pk) == 1000
-    kinds = sorted(LedgerEntry.objects.filter(request_id=request_id).values_list("kind", flat=True))
-    assert kinds == ["charge", "refund"]
 
 
 def test_engine_failure_is_refunded(api, customer, monkeypatch) -> None:

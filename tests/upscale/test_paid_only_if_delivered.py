@@ -14,9 +14,8 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.utils import timezone
 
-from billing import ledger
-from billing.models import LedgerEntry
 from tests.images import data_uri, image_bytes
+from tests.refunds import assert_refunded
 from upscale import engine, lifecycle, services, storage, tasks
 from upscale.models import UpscaleRequest
 
@@ -24,13 +23,6 @@ FailureCode = UpscaleRequest.FailureCode
 
 pytestmark = pytest.mark.django_db(transaction=True)
 BODY = {"image": data_uri(image_bytes())}
-
-
-def assert_refunded(customer, request_id: str) -> None:
-    assert customer.refresh().credits == 1000
-    assert ledger.ledger_balance(customer.account.pk) == 1000
-    kinds = sorted(LedgerEntry.objects.filter(request_id=request_id).values_list("kind", flat=True))
-    assert kinds == ["charge", "refund"]
 
 
 def assert_says_refunded(body: dict) -> None:

@@ -4,17 +4,13 @@ by a status poll keeps its charge."""
 
 from __future__ import annotations
 
-import asyncio
-import json
 from datetime import timedelta
 
 import pytest
 import time_machine
-from asgiref.sync import sync_to_async
 
-from artnex.asgi import application
 from billing.models import LedgerEntry
-from tests.artnex.test_asgi_edges import Client, scope
+from tests.asgi import upscale_then_hang_up
 from tests.images import data_uri, image_bytes
 from upscale import lifecycle, services, tasks
 from upscale.models import UpscaleRequest
@@ -122,20 +118,8 @@ def test_a_poll_and_the_waiter_may_both_hand_the_link_out(api, customer, no_work
 def test_a_webhook_request_whose_client_hangs_up_runs_on_for_its_webhook(
         customer, no_worker, revoked, settings) -> None:
     settings.ARTNEX_ALLOW_PRIVATE_URLS = True
-    body = json.dumps({"image": IMAGE, "webhook_url": "http://127.0.0.1:9/hooks"}).encode()
-    client = Client([body])
-    headers = {"Authorization": f"Bearer {customer.key}", "Content-Type": "application/json",
-               "Content-Length": str(len(body)), "Host": "127.0.0.1"}
-
-    async def converse() -> None:
-        served = asyncio.create_task(application(scope("/v1/upscale", headers), client.receive, client.send))
-        queued = sync_to_async(UpscaleRequest.objects.filter(status="queued").exists, thread_sensitive=False)
-        while not await queued():
-            await asyncio.sleep(0.02)
-        client.hang_up.set()
-        await asyncio.wait_for(served, timeout=60)
-
-    asyncio.run(converse())
+    upscale_then_hang_up(customer.key, {"image": IMAGE, "webhook_url": "http://127.0.0.1:9/hooks"},
+                         when=UpscaleRequest.objects.filter(status="queued").exists)
 
     row = UpscaleRequest.objects.get()
     assert row.status == "queued" and revoked == []  # not given up: the webhook will carry the result
