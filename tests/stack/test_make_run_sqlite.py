@@ -8,184 +8,28 @@ drives runs in real subprocesses.
 from __future__ import annotations
 
 import io
-import os
-import re
-import signal
-import socket
-import subprocess
-import sys
 import threading
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import suppress
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 import pytest
 from PIL import Image
 
-from tests.http_client import Answer, http, post_upscale
+from tests.http_client import Answer, http
 from tests.images import data_uri, image_bytes
+from tests.stack.harness import PRICE, Stack
 
-REPO = Path(__file__).resolve().parents[2]
-PRICE = 100  # the embedded default of ARTNEX_PRICE_CREDITS
 BURST = 12
-# Guards against a hang, not measurements: the stack is up and answering far sooner.
-_START_BOUND_S = 90.0
-_STOP_BOUND_S = 40.0
-# What `make run` sees on a developer's machine: none of the test tiers' switches.
-_NOT_PASSED_ON = (
-    "DATABASE_URL", "CELERY_BROKER_URL", "CACHE_URL", "DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS",
-    "ARTNEX_ENV", "ARTNEX_VAR_DIR", "ARTNEX_MEDIA_ROOT", "ARTNEX_S3_BUCKET", "ARTNEX_PUBLIC_URL",
-    "ARTNEX_API_KEY_PEPPER", "ARTNEX_INTEGRATION", "ARTNEX_WAIT_SECONDS", "ARTNEX_BURST_RATE",
-    "PYTEST_CURRENT_TEST", "PORT", "HOST",
-)
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def session_members(session_id: int) -> list[int]:
-    """Live processes of a session: the stack and everything it started, however deep."""
-    members = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        state, _ppid, _pgrp, session = stat.rsplit(")", 1)[1].split()[:4]
-        if int(session) == session_id and state != "Z":
-            members.append(int(entry.name))
-    return members
-
-
-class Stack:
-    def __init__(self, var_dir: Path, log: Path) -> None:
-        model_dir = os.environ.get("ARTNEX_MODEL_DIR")
-        if not model_dir:
-            pytest.fail("ARTNEX_MODEL_DIR is not set: the stack needs the model weights (../shared/models)")
-        env = {key: value for key, value in os.environ.items() if key not in _NOT_PASSED_ON}
-        env.update(
-            ARTNEX_VAR_DIR=str(var_dir),
-            ARTNEX_MODEL_DIR=model_dir,
-            ARTNEX_DEFAULT_MODEL="realesr-animevideov3",
-            ARTNEX_ALLOW_MODEL_DOWNLOAD="0",
-            ARTNEX_ALLOW_PRIVATE_URLS="1",  # the URL input below is a server on this machine
-            # The pytest process runs tasks eagerly; the stack must use its worker.
-            CELERY_TASK_ALWAYS_EAGER="0",
-            DJANGO_SETTINGS_MODULE="artnex.settings",
-        )
-        self.env = env
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = log
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def manage(self, *args: str) -> str:
-        done = subprocess.run(
-            [sys.executable, "manage.py", *args], cwd=REPO, env=self.env, stdin=subprocess.DEVNULL,
-            capture_output=True, text=True, check=False,
-        )
-        assert done.returncode == 0, f"manage.py {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
-        return done.stdout
-
-    def create_customer(self, email: str, credits: int, plan: str = "free") -> str:
-        """The operator's command; its new API key is the last line it prints."""
-        # --skip-checks: migrate has just run the system checks on this same code, and the
-        # checks import the URLconf and with it the whole engine (PyTorch), seconds per call.
-        output = self.manage("create_customer", email, "--credits", str(credits), "--plan", plan, "--skip-checks")
-        return output.strip().splitlines()[-1]
-
-    def start(self) -> None:
-        with self.log.open("wb") as handle:
-            # Its own session, so that make and honcho can be signalled together, as Ctrl-C does.
-            # VENV: the virtual environment running these tests, wherever it lives.
-            self.process = subprocess.Popen(
-                ["make", "--no-print-directory", "run", f"PORT={self.port}", f"VENV={sys.prefix}"], cwd=REPO,
-                env=self.env, stdin=subprocess.DEVNULL, stdout=handle, stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-
-    def process_sessions(self) -> list[int]:
-        """make's session, and the one honcho gives each Procfile process (its pid)."""
-        assert self.process is not None
-        started = re.findall(r"\b\w+\.\d+ started \(pid=(\d+)\)", self.output())
-        return [self.process.pid, *(int(pid) for pid in started)]
-
-    def stopped_codes(self) -> dict[str, str]:
-        """What honcho reports for each process it stopped: {"web": "0", ...}."""
-        return dict(re.findall(r"\b(\w+)\.\d+ stopped \(rc=(-?\d+)\)", self.output()))
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace") if self.log.exists() else ""
-
-    def tail(self, lines: int = 150) -> str:
-        return "\n".join(self.output().splitlines()[-lines:])
-
-    def wait_until_serving(self) -> None:
-        assert self.process is not None
-        deadline = time.monotonic() + _START_BOUND_S
-        while True:
-            if self.process.poll() is not None:
-                pytest.fail(f"the stack exited with {self.process.returncode}:\n{self.output()}")
-            with suppress(OSError):
-                if http("GET", f"{self.url}/healthz").status == 200:
-                    return
-            if time.monotonic() > deadline:
-                pytest.fail(f"the stack did not answer on {self.url}/healthz:\n{self.output()}")
-            time.sleep(0.3)
-
-    def stop(self) -> list[int]:
-        """SIGTERM to make and honcho (what a terminal's Ctrl-C does with SIGINT); honcho ends
-        the Procfile's processes. Whatever is still alive after that is killed, and returned
-        so the test can fail on it."""
-        if self.process is None:
-            return []
-        sessions = self.process_sessions()
-        with suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGTERM)
-        deadline = time.monotonic() + _STOP_BOUND_S
-        while any(session_members(session) for session in sessions) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        left = [pid for session in sessions for pid in session_members(session)]
-        for pid in left:
-            with suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-        with suppress(subprocess.TimeoutExpired):
-            self.process.wait(timeout=_STOP_BOUND_S)
-        return left
-
-    def upscale(self, key: str, body: dict[str, Any]) -> Answer:
-        return post_upscale(self.url, key, body)
-
-    def wait_for_line(self, *parts: str) -> str:
-        """The first output line holding all ``parts``; the worker may log just after the answer."""
-        deadline = time.monotonic() + _START_BOUND_S
-        while True:
-            for line in self.output().splitlines():
-                if all(part in line for part in parts):
-                    return line
-            if time.monotonic() > deadline:
-                pytest.fail(f"no line with {parts} in the stack output:\n{self.tail()}")
-            time.sleep(0.2)
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     folder = tmp_path_factory.mktemp("make-run")
     running = Stack(folder / "var", folder / "stack.log")
-    running.start()
-    try:
-        running.wait_until_serving()
+    with running.serving():
         yield running
-    finally:
-        left = running.stop()
-    assert not left, f"processes left behind by the stack: {left}\n{running.output()}"
     # web and beat stop cleanly on honcho's SIGTERM. The worker starts a warm shutdown; honcho
     # kills whatever still runs 5 s later, which on a loaded machine can be the worker (a task
     # it was running is redelivered: acks_late), so its status is not asserted.

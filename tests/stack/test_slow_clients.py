@@ -22,7 +22,7 @@ import pytest
 
 from tests.http_client import Answer, http
 from tests.images import data_uri, image_bytes
-from tests.stack.test_make_run_sqlite import PRICE, Stack
+from tests.stack.harness import PRICE, Stack
 
 SLOW_REQUESTS = 40
 IN_FLIGHT = 32  # the business plan's max_in_flight (accounts.plans.IN_FLIGHT_LIMITS)
@@ -75,13 +75,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     # A short fetch deadline (2 + 2 * 6 = 14 s instead of 35 s) keeps the test short; the
     # drip never finishes an image, so each slow request runs into it.
     running.env.update(ARTNEX_FETCH_CONNECT_TIMEOUT="2", ARTNEX_FETCH_READ_TIMEOUT="6")
-    running.start()
-    try:
-        running.wait_until_serving()
+    with running.serving():
         yield running
-    finally:
-        left = running.stop()
-    assert not left, f"processes left behind by the stack: {left}\n{running.output()}"
     # The web process (the one these tests load) stopped cleanly; a clean stop of every process
     # is test_make_run_sqlite's to check.
     assert running.stopped_codes().get("web") == "0", running.output()
