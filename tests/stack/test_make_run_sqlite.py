@@ -11,13 +11,12 @@ import io
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 
 import pytest
 from PIL import Image
 
 from tests.http_client import Answer, http
+from tests.image_host import serving
 from tests.images import data_uri, image_bytes
 from tests.stack.harness import PRICE, Stack
 
@@ -42,30 +41,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 @pytest.fixture(scope="module")
 def image_server() -> Iterator[str]:
     """A plain http server on this machine with one tiny PNG: the customer's image URL."""
-    png = image_bytes("PNG", (12, 10))
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            if self.path != "/tiny.png":
-                self.send_error(404)
-                return
-            self.send_response(200)
-            self.send_header("Content-Type", "image/png")
-            self.send_header("Content-Length", str(len(png)))
-            self.end_headers()
-            self.wfile.write(png)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/tiny.png"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving({"/tiny.png": (200, image_bytes("PNG", (12, 10)), "image/png")}) as url:
+        yield f"{url}/tiny.png"
 
 
 def assert_downloads_png(url: str, size: tuple[int, int]) -> None:

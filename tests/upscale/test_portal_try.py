@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import http.server
-import threading
 from collections.abc import Iterator
 
 import pytest
@@ -13,6 +11,7 @@ from django.urls import reverse
 
 from billing import ledger
 from billing.models import LedgerEntry
+from tests.image_host import serving
 from tests.images import image_bytes
 from tests.portal import login
 from upscale import previews, storage
@@ -26,25 +25,10 @@ def upload(data: bytes = PNG, name: str = "photo.png") -> SimpleUploadedFile:
     return SimpleUploadedFile(name, data, content_type="image/png")
 
 
-class _ImageHost(http.server.BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        body = PNG if self.path == "/photo.png" else b"<html>not an image</html>"
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 @pytest.fixture
 def image_host() -> Iterator[str]:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _ImageHost)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with serving({"/photo.png": (200, PNG), "/page.html": (200, b"<html>not an image</html>")}) as url:
+        yield url
 
 
 def test_needs_a_login(client) -> None:

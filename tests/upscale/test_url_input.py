@@ -2,45 +2,22 @@
 
 from __future__ import annotations
 
-import http.server
-import threading
 from collections.abc import Iterator
 
 import pytest
 
+from tests.image_host import serving
 from tests.images import image_bytes
 
 pytestmark = pytest.mark.django_db(transaction=True)
 PNG = image_bytes("PNG", (20, 12))
 
 
-class _ImageHost(http.server.BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        routes = {"/photo.png": (200, PNG), "/page.html": (200, b"<html>not an image</html>"),
-                  "/missing.png": (404, b"not found")}
-        status, body = routes.get(self.path, (404, b""))
-        if self.path == "/moved":
-            self.send_response(302)
-            self.send_header("Location", "/photo.png")
-            self.end_headers()
-            return
-        self.send_response(status)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 @pytest.fixture
 def image_host() -> Iterator[str]:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _ImageHost)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with serving({"/photo.png": (200, PNG), "/page.html": (200, b"<html>not an image</html>"),
+                  "/missing.png": (404, b"not found"), "/moved": (302, b"/photo.png")}) as url:
+        yield url
 
 
 @pytest.fixture
