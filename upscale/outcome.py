@@ -17,12 +17,13 @@ from .serializers import UpscaleResultSerializer
 log = logging.getLogger(__name__)
 
 FailureCode = UpscaleRequest.FailureCode
-# What a failed request says happened, by the failure the worker (or the waiter) recorded.
-_SUMMARIES: dict[str, str] = {
-    FailureCode.UPSCALE_TIMEOUT: "The upscale did not finish in time.",
-    FailureCode.SERVICE_UNAVAILABLE: "The upscale service is temporarily unavailable.",
-    FailureCode.PROCESSING_FAILED: "The upscale failed on our side.",
-    FailureCode.INTERNAL_ERROR: "An unexpected error occurred while answering.",
+# What a failed request answers, by the failure the worker (or the waiter) recorded: the
+# contract's error and what it says happened (the credits' fate is added from the ledger).
+_FAILURES: dict[str, tuple[type[errors.ApiError], str]] = {
+    FailureCode.UPSCALE_TIMEOUT: (errors.UpscaleTimeout, "The upscale did not finish in time."),
+    FailureCode.SERVICE_UNAVAILABLE: (errors.ServiceUnavailable, "The upscale service is temporarily unavailable."),
+    FailureCode.PROCESSING_FAILED: (errors.ProcessingFailed, "The upscale failed on our side."),
+    FailureCode.INTERNAL_ERROR: (errors.InternalError, "An unexpected error occurred while answering."),
 }
 
 
@@ -41,10 +42,8 @@ def credits_note(request_id: str) -> str:
 
 def failure(row: UpscaleRequest) -> errors.ApiError:
     """The contract error of a failed request, its message saying truthfully where the credits are."""
-    from .services import FAILURE_ERRORS  # services uses this module
-
-    code = row.error_code if row.error_code in _SUMMARIES else FailureCode.PROCESSING_FAILED
-    return FAILURE_ERRORS[code](f"{_SUMMARIES[code]} {credits_note(row.request_id)}")
+    error, summary = _FAILURES.get(row.error_code, _FAILURES[FailureCode.PROCESSING_FAILED])
+    return error(f"{summary} {credits_note(row.request_id)}")
 
 
 def deliver(row: UpscaleRequest, base_url: str) -> dict[str, Any]:

@@ -29,15 +29,6 @@ from .tasks import process_upscale
 log = logging.getLogger(__name__)
 FailureCode = UpscaleRequest.FailureCode
 
-# What a failed request answers, by the failure the worker (or the waiter) recorded; the
-# message comes from upscale.outcome.failure, which says what happened to the credits.
-FAILURE_ERRORS: dict[str, type[errors.ApiError]] = {
-    FailureCode.UPSCALE_TIMEOUT: errors.UpscaleTimeout,
-    FailureCode.SERVICE_UNAVAILABLE: errors.ServiceUnavailable,
-    FailureCode.PROCESSING_FAILED: errors.ProcessingFailed,
-    FailureCode.INTERNAL_ERROR: errors.InternalError,
-}
-
 
 def submit(
     *, account: Account, api_key: ApiKey | None = None, source: ImageSource, scale: float,
