@@ -21,9 +21,9 @@ from django.core.management import call_command
 from PIL import Image
 
 from tests.engine.conftest import FIDELITY_LINES
-from tests.engine.helpers import IMAGES_DIR
+from tests.engine.helpers import IMAGES_DIR, expected_cpu_auto
 from upscale.engine import EngineConfig, loader, upscale_image
-from upscale.engine.device import RRDBNET, canonical_arch, cpu_has_fast_bf16, cpu_kind, cpu_policy
+from upscale.engine.device import RRDBNET, canonical_arch, cpu_has_fast_bf16, cpu_kind
 from upscale.engine.reference import CROPS_BY_MODEL, fidelity, load_plain, reference_upscale
 from upscale.engine.registry import lookup
 
@@ -99,11 +99,13 @@ def test_rrdbnet_tile_context_has_margin(model_dir: Path, model: str, crop: str)
 
 def test_auto_follows_the_measured_policy(model_dir: Path) -> None:
     """What `auto` loads is what the table in device.py says for this CPU: RRDBNet fp32 always;
-    SRVGG bf16 exactly where bf16 is native (and the start-up timing agreed)."""
+    SRVGG bf16 exactly where bf16 is native and the start-up timing agreed."""
     for model in CROPS_BY_MODEL:
         spec = lookup(model)
         got = loader.get_model(spec, EngineConfig(model_dir=model_dir, device="cpu")).placement.precision
-        assert got == cpu_policy(spec.arch), model
+        expected, why = expected_cpu_auto(spec.arch)
+        FIDELITY_LINES.append(f"{model:24s} auto on this CPU: {got} ({why})")
+        assert got == expected, model
         if canonical_arch(spec.arch) == RRDBNET:
             assert got == "fp32"
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.engine.helpers import expected_cpu_auto
 from upscale.engine import EngineConfig, ModelUnavailable, loader, warm_up
 from upscale.engine.registry import lookup
 
@@ -41,11 +42,11 @@ def test_warm_up_loads_before_the_first_request(config: EngineConfig) -> None:
     assert any(key[0] == "realesr-general-x4v3" for key in loader._cache)
 
 
-def test_cpu_auto_precision_is_fp32_without_native_bf16(config: EngineConfig) -> None:
-    from upscale.engine.device import cpu_has_fast_bf16
-
-    model = loader.get_model(lookup("realesr-animevideov3"), replace(config, device="cpu"))
-    assert model.placement.precision == ("bf16" if cpu_has_fast_bf16() else "fp32")
+def test_cpu_auto_precision_follows_policy_and_start_up_timing(config: EngineConfig) -> None:
+    spec = lookup("realesr-animevideov3")
+    model = loader.get_model(spec, replace(config, device="cpu"))
+    expected, why = expected_cpu_auto(spec.arch)
+    assert model.placement.precision == expected, why
 
 
 def test_missing_model_offline_names_file_and_folder(config: EngineConfig, tmp_path: Path) -> None:

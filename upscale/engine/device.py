@@ -54,6 +54,9 @@ MEASURED: tuple[tuple[str, str, str, float, float], ...] = (
 # channels_last where the CPU computes bf16 natively, fp32 elsewhere (emulated bf16 is 4-100x
 # slower than fp32). AMX-FP16 CPUs: fp16 would suit RRDBNet's fidelity (it passes on every crop)
 # but has not been measured on such a CPU, so it is not chosen.
+# The flags are a proposal, not a verdict: on a 2-core Intel VM showing avx512_bf16 and
+# avx512_fp16 with AMX hidden (2026-12-01), oneDNN ran the 64-channel conv in bf16 at 0.53x and
+# in fp16 at 0.60x fp32 (one thread), so confirm_bf16() below rejects bf16 there.
 CPU_REDUCED: dict[str, str] = {SRVGG: "bf16"}
 # The worker-start confirmation must see at least this speed-up before taking bf16.
 CONFIRM_MIN_SPEEDUP = 1.5
