@@ -64,7 +64,8 @@ def test_start_up_timing_must_show_1_5x(
     with caplog.at_level(logging.INFO, logger="upscale.engine.device"):
         for _ in range(3):
             assert device.resolve_precision("auto", "cpu", True, True, "Compact") == expect
-    assert len(calls) == (1 if expect == "bf16" else 2)  # once per process (twice to reject)
+    # Once per process; a close call is measured twice before bf16 is rejected.
+    assert len(calls) == (2 if 1.0 <= fp32_s / bf16_s < 1.5 else 1)
     choices = [r.getMessage() for r in caplog.records if "precision for Compact" in r.getMessage()]
     assert len(choices) == 1 and expect in choices[0]  # logged once
 
