@@ -17,8 +17,8 @@ from .models import Account, ApiKey, ApiKeyQuerySet, Plan
 
 @admin.register(Plan)
 class PlanAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug", "daily_quota", "max_in_flight", "monthly_price_cents", "monthly_credits",
-                    "is_default", "stripe_price_id"]
+    list_display = ["name", "slug", "daily_quota", "max_in_flight", "max_queued", "monthly_price_cents",
+                    "monthly_credits", "is_default", "stripe_price_id"]
     readonly_fields = ["stripe_product_id", "stripe_price_id"]
     prepopulated_fields = {"slug": ["name"]}
 

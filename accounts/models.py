@@ -19,6 +19,11 @@ class Plan(models.Model):
     max_in_flight = models.PositiveSmallIntegerField(
         default=8, help_text="Upscale requests one account may have open at once; more are answered 429."
     )
+    max_queued = models.PositiveIntegerField(
+        default=50,
+        help_text="Unfinished upscale jobs (queued or processing, async ones included) one account may have at "
+        "once; more are answered 429.",
+    )
     stripe_product_id = models.CharField(max_length=255, blank=True, editable=False)
     stripe_price_id = models.CharField(max_length=255, blank=True, editable=False,
                                        help_text="Set by `manage.py stripe_sync`.")

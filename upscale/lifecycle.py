@@ -53,6 +53,14 @@ class NotEnoughCredits(Exception):
         super().__init__(f"this request costs {price} credits; the balance is {balance}")
 
 
+class TooManyUnfinished(Exception):
+    """The account already has its plan's ``max_queued`` jobs queued or processing."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        super().__init__(f"{limit} upscale jobs are already queued or processing")
+
+
 def create(
     *, request_id: str, account_id: int, api_key: ApiKey | None, source: ImageSource, info: ImageInfo,
     scale: float, output_size: tuple[int, int], model: str, input_file: str,
@@ -61,7 +69,8 @@ def create(
 ) -> tuple[UpscaleRequest, QuotaState]:
     """Check the quota, charge the price and record the request, atomically per account.
 
-    Raises :class:`QuotaExhausted` or :class:`NotEnoughCredits`, having written nothing.
+    Raises :class:`QuotaExhausted`, :class:`TooManyUnfinished` or :class:`NotEnoughCredits`,
+    having written nothing.
     """
     price = settings.ARTNEX_PRICE_CREDITS
     with transaction.atomic():
@@ -71,6 +80,10 @@ def create(
         quota = quota_state(account)
         if quota.exhausted:
             raise QuotaExhausted(quota)
+        # Counted under the same lock, so parallel submissions cannot overshoot the limit.
+        unfinished = UpscaleRequest.objects.filter(account=account, status__in=(Status.QUEUED, Status.PROCESSING))
+        if unfinished.count() >= account.plan.max_queued:
+            raise TooManyUnfinished(account.plan.max_queued)
         try:
             ledger.charge(account.pk, price, request_id)
         except ledger.InsufficientCredits as exc:

@@ -28,6 +28,9 @@ from .tasks import process_upscale
 
 log = logging.getLogger(__name__)
 FailureCode = UpscaleRequest.FailureCode
+# When the account's queue is full: a queued job takes seconds on a GPU and minutes on a CPU,
+# so a poll-style retry every half minute neither hammers the API nor waits much too long.
+UNFINISHED_RETRY_AFTER_SECONDS = 30
 
 
 def submit(
@@ -64,6 +67,13 @@ def submit(
     except QuotaExhausted as exc:
         storage.delete(input_file)
         raise quota_exceeded(exc.quota) from exc
+    except lifecycle.TooManyUnfinished as exc:
+        storage.delete(input_file)
+        raise errors.RateLimitExceeded(
+            f"This account already has {exc.limit} upscale jobs queued or processing, the most its plan allows: "
+            "wait for some to finish.",
+            headers={"Retry-After": str(UNFINISHED_RETRY_AFTER_SECONDS)},
+        ) from exc
     except lifecycle.NotEnoughCredits as exc:
         storage.delete(input_file)
         raise errors.InsufficientCredits(

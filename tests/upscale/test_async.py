@@ -7,6 +7,8 @@ import io
 import pytest
 from PIL import Image
 
+from accounts.models import Plan
+from accounts.plans import QUEUED_LIMITS
 from billing import ledger
 from tests.images import data_uri, image_bytes
 from upscale import engine, services
@@ -106,3 +108,31 @@ def test_only_the_owner_sees_a_request(v1, make_customer) -> None:
     unknown = v1.get("/v1/upscale/req_ups_doesnotexist0000000", owner.key)
     assert unknown.status_code == 404 and unknown.json()["success"] is False
     assert UpscaleRequest.objects.get(request_id=request_id).purged_at is None
+
+
+def test_an_account_cannot_fill_the_queue_beyond_its_plan(v1, make_customer, no_worker) -> None:
+    """Async requests give their in-flight slot back at the 202; Plan.max_queued bounds how many
+    jobs one account can have waiting for a worker ahead of everyone else."""
+    customer = make_customer(credits=10_000)  # seeds the plans when a flush removed them
+    assert {plan.slug: plan.max_queued for plan in Plan.objects.all()} == QUEUED_LIMITS
+    Plan.objects.filter(pk=customer.account.plan_id).update(max_queued=2)
+    accepted = [v1.post({"image": IMAGE, "async": True}, customer.key) for _ in range(2)]
+    assert [r.status_code for r in accepted] == [202, 202]
+
+    refused = v1.post({"image": IMAGE, "async": True}, customer.key)
+    assert refused.status_code == 429, refused.content
+    assert refused.json()["error"]["code"] == "rate_limit_exceeded"
+    assert "2 upscale jobs queued or processing" in refused.json()["error"]["message"]
+    assert int(refused["Retry-After"]) > 0
+    assert customer.refresh().credits == 10_000 - 2 * 100  # the refused one was not charged
+    assert UpscaleRequest.objects.filter(account=customer.account).count() == 2
+    # A synchronous request is held to the same bound; another account is not affected.
+    assert v1.post({"image": IMAGE}, customer.key).status_code == 429
+    other = make_customer()
+    assert v1.post({"image": IMAGE, "async": True}, other.key).status_code == 202
+
+    # Once a job finishes, the account may queue again.
+    UpscaleRequest.objects.filter(request_id=accepted[0].json()["request_id"]).update(
+        status=UpscaleRequest.Status.SUCCEEDED
+    )
+    assert v1.post({"image": IMAGE, "async": True}, customer.key).status_code == 202
