@@ -27,6 +27,8 @@ class ProductionValues:
     allowed_hosts: list[str]
     shared_cache: bool
     local_cache_opt_out: bool
+    email_configured: bool = True
+    console_email_opt_out: bool = False
 
 
 def weak_secret_key(key: str) -> str | None:
@@ -64,4 +66,10 @@ def refusals(values: ProductionValues) -> list[str]:
         # web process its own counters, so the limits multiply with the process count.
         reasons.append("CACHE_URL must name a shared cache (redis://...) so that rate limits hold across "
                        "processes; set ARTNEX_ALLOW_LOCAL_CACHE=1 to run one web process without one")
+    if not values.email_configured and not values.console_email_opt_out:
+        # Without it, password resets and address confirmations are printed in a log no
+        # customer reads: a customer who forgets a password is locked out for good.
+        reasons.append("EMAIL_URL must name the SMTP server (smtp+tls://user:password@smtp.example.com:587) "
+                       "that sends password resets and address confirmations; set ARTNEX_ALLOW_CONSOLE_EMAIL=1 "
+                       "to accept that those mails only reach the log")
     return reasons

@@ -191,6 +191,8 @@ if IS_PRODUCTION:
         api_key_pepper=_API_KEY_PEPPER, allowed_hosts=ALLOWED_HOSTS,
         shared_cache="locmem" not in _cache_backend.lower() and "dummy" not in _cache_backend.lower(),
         local_cache_opt_out=env.bool("ARTNEX_ALLOW_LOCAL_CACHE", default=False),
+        email_configured="EMAIL_URL" in env,
+        console_email_opt_out=env.bool("ARTNEX_ALLOW_CONSOLE_EMAIL", default=False),
     ))
     if _refused:
         raise ImproperlyConfigured("ARTNEX_ENV=production refuses to start:\n  - " + "\n  - ".join(_refused))

@@ -29,6 +29,20 @@ def test_compose_services_run_procfile_processes() -> None:
     assert {"postgres", "redis", "minio"} <= set(services)
 
 
+def test_compose_creates_the_bucket_before_artnex_starts() -> None:
+    """Artnex never creates buckets (production credentials should not allow it): a one-shot
+    step makes ARTNEX_S3_BUCKET once MinIO is healthy, and every Artnex service waits for it."""
+    compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
+    bucket = compose["x-artnex"]["environment"]["ARTNEX_S3_BUCKET"]
+    step = compose["services"]["minio-bucket"]
+    assert f"mc mb --ignore-existing artnex/{bucket}" in " ".join(step["entrypoint"])
+    assert step["depends_on"]["minio"]["condition"] == "service_healthy"
+    assert compose["services"]["minio"]["healthcheck"]["test"] == ["CMD", "mc", "ready", "local"]
+    for name in ("web", "worker", "beat", "housekeeping", "migrate"):
+        waits_for = compose["services"][name]["depends_on"]["minio-bucket"]
+        assert waits_for == {"condition": "service_completed_successfully"}
+
+
 def test_housekeeping_and_upscales_are_served_by_separate_workers() -> None:
     assert "--queues housekeeping" in procfile()["housekeeping"]
     assert "--queues upscale" in procfile()["worker"] and "housekeeping" not in procfile()["worker"]

@@ -25,6 +25,7 @@ def production_env(tmp_path: Path, **overrides: str | None) -> dict[str, str]:
         ARTNEX_ENV="production", ARTNEX_VAR_DIR=str(tmp_path / "var"), DJANGO_SETTINGS_MODULE="artnex.settings",
         DJANGO_SECRET_KEY=secrets.token_urlsafe(50), ARTNEX_API_KEY_PEPPER=secrets.token_urlsafe(32),
         DJANGO_ALLOWED_HOSTS="api.example.com", CACHE_URL="rediscache://127.0.0.1:6379/15",
+        EMAIL_URL="smtp+tls://artnex:mail-password@smtp.example.com:587",
     )
     for key, value in overrides.items():
         if value is None:
@@ -81,6 +82,7 @@ def test_defaults_enforce_https_and_trust_no_proxy_header(tmp_path) -> None:
     ({"ARTNEX_API_KEY_PEPPER": None}, "ARTNEX_API_KEY_PEPPER (or ARTNEX_API_KEY_PEPPER_FILE) is not set"),
     ({"CACHE_URL": None}, "CACHE_URL must name a shared cache"),
     ({"DJANGO_ALLOWED_HOSTS": None}, "DJANGO_ALLOWED_HOSTS is empty"),
+    ({"EMAIL_URL": None}, "EMAIL_URL must name the SMTP server"),
 ])
 def test_production_refuses_to_start(tmp_path, overrides, reason) -> None:
     result = manage(production_env(tmp_path, **overrides), "check")
@@ -116,3 +118,17 @@ def test_weak_secret_key_rule() -> None:
     assert weak_secret_key(secrets.token_urlsafe(50)) is None
     assert weak_secret_key("a" * 60) is not None  # long but not varied
     assert weak_secret_key("changeme") is not None
+
+
+def test_console_email_is_an_explicit_choice_in_production(tmp_path) -> None:
+    """Password resets must reach customers: no EMAIL_URL is refused unless the operator opts
+    out; EMAIL_URL may come from a secret file like every other setting."""
+    opted_out = production_env(tmp_path, EMAIL_URL=None, ARTNEX_ALLOW_CONSOLE_EMAIL="1")
+    assert manage(opted_out, "check").returncode == 0
+    assert settings_of(opted_out, "EMAIL_BACKEND") == ["'django.core.mail.backends.console.EmailBackend'"]
+
+    (tmp_path / "email-url").write_text("smtp+tls://artnex:from-a-file@smtp.example.com:587\n")
+    from_file = production_env(tmp_path, EMAIL_URL=None, EMAIL_URL_FILE=str(tmp_path / "email-url"))
+    assert manage(from_file, "check").returncode == 0
+    assert settings_of(from_file, "EMAIL_BACKEND", "EMAIL_HOST", "EMAIL_HOST_PASSWORD", "EMAIL_USE_TLS") == [
+        "'django.core.mail.backends.smtp.EmailBackend'", "'smtp.example.com'", "'from-a-file'", "True"]
