@@ -54,6 +54,23 @@ def checkout_completed(session: Obj, event_at: datetime) -> str:
     return outcome
 
 
+def checkout_closed_unpaid(status: Checkout.Status) -> Handler:
+    """``checkout.session.expired`` and ``.async_payment_failed``: the order ends without
+    money, so the success page stops waiting and says so. Only an open checkout changes: a paid
+    one is never marked unpaid by a late or replayed event."""
+
+    def handle(session: Obj, event_at: datetime) -> str:
+        closed = Checkout.objects.filter(session_id=session["id"], status=Checkout.Status.OPEN).update(
+            status=status, completed_at=timezone.now())
+        if closed:
+            return f"checkout {status.label.lower()}: nothing to grant"
+        if Checkout.objects.filter(session_id=session["id"]).exists():
+            return "ignored: checkout already closed"
+        return "ignored: not a Checkout Session created by this installation"
+
+    return handle
+
+
 def _pay_pack(checkout: Checkout, session: Obj) -> str:
     assert checkout.pack is not None
     Payment.objects.get_or_create(stripe_id=checkout.session_id, defaults={
@@ -136,6 +153,8 @@ def charge_refunded(charge: Obj, event_at: datetime) -> str:
 HANDLERS: dict[str, Handler] = {
     "checkout.session.completed": checkout_completed,
     "checkout.session.async_payment_succeeded": checkout_completed,
+    "checkout.session.expired": checkout_closed_unpaid(Checkout.Status.EXPIRED),
+    "checkout.session.async_payment_failed": checkout_closed_unpaid(Checkout.Status.FAILED),
     "invoice.paid": invoice_paid,
     "customer.subscription.created": subscription_changed,
     "customer.subscription.updated": subscription_changed,

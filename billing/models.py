@@ -108,6 +108,8 @@ class Checkout(models.Model):
     class Status(models.TextChoices):
         OPEN = "open", "Open"
         COMPLETED = "completed", "Completed"  # paid; a pack's credits are in the ledger
+        EXPIRED = "expired", "Expired"  # abandoned on Stripe's page: nothing was paid
+        FAILED = "failed", "Payment failed"  # a delayed payment (bank debit) was declined
 
     session_id = models.CharField(max_length=255, unique=True)
     account = models.ForeignKey("accounts.Account", on_delete=models.PROTECT, related_name="checkouts")

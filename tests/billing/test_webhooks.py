@@ -256,3 +256,34 @@ def test_refund_of_an_unrelated_charge_is_ignored(webhooks: Webhooks, customer) 
     answer = webhooks.deliver(event("charge.refunded", charge_object("pi_other", 900, 900)))
     assert answer.json()["outcome"] == "ignored: this charge paid for no credits"
     assert LedgerEntry.objects.filter(kind="clawback").count() == 0
+
+
+@pytest.mark.parametrize(("event_type", "status", "shown"), [
+    ("checkout.session.expired", Checkout.Status.EXPIRED, "Checkout expired"),
+    ("checkout.session.async_payment_failed", Checkout.Status.FAILED, "Payment declined"),
+])
+def test_a_checkout_that_ends_unpaid_closes_and_grants_nothing(
+    webhooks: Webhooks, client, customer, stripe_customer, pack, event_type, status, shown
+) -> None:
+    from tests.portal import login
+
+    row = checkout_row(customer.account, pack=pack)
+    obj = session_object(row, stripe_customer.customer_id, paid=False, status="expired")
+    answer = webhooks.deliver(event(event_type, obj))
+    assert answer.status_code == 200 and answer.json()["outcome"].endswith("nothing to grant")
+    row.refresh_from_db()
+    assert row.status == status and row.completed_at is not None
+    assert balance_and_rows(customer) == (1_000, 1)
+    # The success page stops refreshing and says what happened.
+    page = login(client, customer.account).get(f"/billing/success/?session_id={row.session_id}").content.decode()
+    assert shown in page and 'http-equiv="refresh"' not in page and "/billing/buy/" in page
+
+
+def test_a_paid_checkout_is_never_closed_by_a_late_event(webhooks: Webhooks, customer, stripe_customer, pack) -> None:
+    row = checkout_row(customer.account, pack=pack)
+    webhooks.deliver(event("checkout.session.completed", session_object(row, stripe_customer.customer_id)))
+    late = webhooks.deliver(event("checkout.session.expired", session_object(row, stripe_customer.customer_id)))
+    assert late.json()["outcome"] == "ignored: checkout already closed"
+    row.refresh_from_db()
+    assert row.status == Checkout.Status.COMPLETED
+    assert balance_and_rows(customer) == (6_000, 2)
