@@ -43,6 +43,30 @@ def test_compose_creates_the_bucket_before_artnex_starts() -> None:
         assert waits_for == {"condition": "service_completed_successfully"}
 
 
+def test_long_running_services_start_after_the_migration() -> None:
+    services = yaml.safe_load((DEPLOY / "compose.yaml").read_text())["services"]
+    for name in ("web", "worker", "beat", "housekeeping"):
+        assert services[name]["depends_on"]["migrate"] == {"condition": "service_completed_successfully"}
+        assert {"postgres", "redis", "minio-bucket"} <= set(services[name]["depends_on"])
+    assert "migrate" not in services["migrate"]["depends_on"]
+
+
+def test_images_carry_every_folder_the_product_serves_from() -> None:
+    """The apps, the templates and the static folder (the portal's CSS and scripts): each one
+    the settings name must be copied into both images."""
+    from django.conf import settings
+
+    repo = DEPLOY.parent
+    local_apps = {app.split(".")[0] for app in settings.INSTALLED_APPS if (repo / app.split(".")[0]).is_dir()}
+    folders = {Path(d).relative_to(repo).parts[0] for d in
+               [*settings.STATICFILES_DIRS, *(d for t in settings.TEMPLATES for d in t["DIRS"])]}
+    needed = {"artnex"} | local_apps | folders
+    assert {"accounts", "billing", "upscale", "templates", "static"} <= needed
+    for name in ("Dockerfile", "Dockerfile.cuda"):
+        text = (DEPLOY / name).read_text()
+        assert all(f"COPY {folder} ./{folder}" in text for folder in sorted(needed)), (name, needed)
+
+
 def test_housekeeping_and_upscales_are_served_by_separate_workers() -> None:
     assert "--queues housekeeping" in procfile()["housekeeping"]
     assert "--queues upscale" in procfile()["worker"] and "housekeeping" not in procfile()["worker"]
