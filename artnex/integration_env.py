@@ -3,7 +3,8 @@
     python -m artnex.integration_env -- pytest -m integration
 
 Locally, a missing service skips the tier with a message; with ARTNEX_REQUIRE_INTEGRATION=1
-(CI) it is a failure.
+(CI) it is a failure. A service only some of the tier's tests use (RabbitMQ) is not required
+here: those tests look for it themselves (tests.integration.optional_service) and decide the same way.
 """
 
 from __future__ import annotations
@@ -18,6 +19,19 @@ DEFAULTS = {
     "CELERY_BROKER_URL": "redis://127.0.0.1:6379/14",
     "CACHE_URL": "rediscache://127.0.0.1:6379/15",
 }
+# Each may be pointed elsewhere with ARTNEX_TEST_<name>, like the services above.
+OPTIONAL = {
+    "RABBITMQ_URL": "amqp://guest:guest@127.0.0.1:5672//",  # tests/stack/test_rabbitmq.py
+}
+
+
+def required() -> bool:
+    """CI: a service that does not answer fails the run instead of skipping tests."""
+    return os.environ.get("ARTNEX_REQUIRE_INTEGRATION") == "1"
+
+
+def service_url(name: str) -> str:
+    return os.environ.get(f"ARTNEX_TEST_{name}", {**DEFAULTS, **OPTIONAL}[name])
 
 
 def answers(url: str) -> bool:
@@ -31,11 +45,11 @@ def answers(url: str) -> bool:
 
 def main(argv: list[str]) -> int:
     command = argv[argv.index("--") + 1:] if "--" in argv else argv
-    env = {key: os.environ.get(f"ARTNEX_TEST_{key}", default) for key, default in DEFAULTS.items()}
+    env = {key: service_url(key) for key in DEFAULTS}
     missing = [key for key, url in env.items() if not answers(url)]
     if missing:
         message = "integration tier: no answer from " + ", ".join(f"{k}={env[k]}" for k in missing)
-        if os.environ.get("ARTNEX_REQUIRE_INTEGRATION") == "1":
+        if required():
             print(f"{message} (required: failing)", file=sys.stderr)
             return 1
         print(f"{message}; skipping the integration tier", file=sys.stderr)

@@ -1,7 +1,7 @@
 """Artnex settings: everything comes from the environment, with defaults that run on one
 machine with no outside services (SQLite, files on local disk, a filesystem Celery broker).
 
-Production switches: ``DATABASE_URL`` (PostgreSQL), ``CELERY_BROKER_URL`` (Redis),
+Production switches: ``DATABASE_URL`` (PostgreSQL), ``CELERY_BROKER_URL`` (Redis or RabbitMQ),
 ``CACHE_URL`` (Redis, shared rate-limit counters), ``ARTNEX_S3_BUCKET`` (results on S3).
 """
 
@@ -314,6 +314,23 @@ if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
         # Sweep for messages of dead workers every 10 s (kombu's default scans every 100 s).
         "unacked_restore_interval": 10, "unacked_restore_throttle": 1,
     }
+# RabbitMQ has no visibility timeout, but it does bound how long a consumer may hold a message
+# unacknowledged: past its consumer_timeout (30 min by default) it closes the worker's channel
+# and re-delivers the message while the upscale is still running. With late acknowledgement the
+# longest job (a waited one ends by its wait) must end first: tell settings the server's value.
+ARTNEX_RABBITMQ_CONSUMER_TIMEOUT = env.int("ARTNEX_RABBITMQ_CONSUMER_TIMEOUT", default=30 * 60)
+_LONGEST_TASK_S = max(CELERY_TASK_TIME_LIMIT, int(ARTNEX_WAIT_SECONDS))
+if CELERY_BROKER_URL.startswith(("amqp://", "amqps://", "pyamqp://")) and (
+    ARTNEX_RABBITMQ_CONSUMER_TIMEOUT <= _LONGEST_TASK_S
+):
+    raise ImproperlyConfigured(
+        f"ARTNEX_RABBITMQ_CONSUMER_TIMEOUT ({ARTNEX_RABBITMQ_CONSUMER_TIMEOUT} s, RabbitMQ's consumer_timeout) must "
+        f"exceed the longest task time limit ({_LONGEST_TASK_S} s): raise consumer_timeout on the server first")
+# A worker whose broker connection drops mid-upscale lets the task run on (Celery 6 is to cancel
+# it by default). Its message comes back at once from RabbitMQ, after the visibility timeout
+# from Redis; the row's conditional updates make a second run harmless, and the first run
+# answers the waiter long before a cancelled job's re-run would (from Redis: after the wait).
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 # Bounded publishing: with the broker down, enqueueing gives up within seconds.
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 1}
 CELERY_BROKER_CONNECTION_TIMEOUT = 5

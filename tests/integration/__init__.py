@@ -8,12 +8,14 @@ here skips, so the unit tier can never pick them up by accident.
 from __future__ import annotations
 
 import os
+from urllib.parse import urlsplit
 
 import pytest
 
+from artnex import integration_env
 from tests.http_client import Answer, http, post_upscale
 
-__all__ = ["INTEGRATION", "Answer", "http", "needs_services", "post_upscale"]
+__all__ = ["INTEGRATION", "Answer", "http", "needs_services", "optional_service", "post_upscale"]
 
 INTEGRATION = os.environ.get("ARTNEX_INTEGRATION") == "1"
 
@@ -21,3 +23,17 @@ needs_services = pytest.mark.skipif(
     not INTEGRATION,
     reason="integration tier: run through `python -m artnex.integration_env` (ARTNEX_INTEGRATION=1)",
 )
+
+
+def optional_service(name: str) -> str:
+    """The URL of a service only some tests of the tier use (artnex.integration_env.OPTIONAL),
+    once it answers. Otherwise the test is skipped with the reason, or, with
+    ARTNEX_REQUIRE_INTEGRATION=1 (CI), failed: the rule the tier applies to its own services."""
+    url = integration_env.service_url(name)
+    if integration_env.answers(url):
+        return url
+    parts = urlsplit(url)
+    message = f"no answer from {name} ({parts.scheme}://{parts.hostname}:{parts.port}, ARTNEX_TEST_{name})"
+    if integration_env.required():
+        pytest.fail(f"{message}; ARTNEX_REQUIRE_INTEGRATION=1 requires it")
+    pytest.skip(f"{message}: start it to run this test")

@@ -42,6 +42,30 @@ def test_routing_puts_upscales_and_housekeeping_on_separate_queues(settings) -> 
     assert app.conf.worker_prefetch_multiplier == 1
     assert app.conf.task_time_limit > app.conf.task_soft_time_limit
     assert app.conf.task_time_limit < settings.ARTNEX_BROKER_VISIBILITY_TIMEOUT
+    # A dropped broker connection does not kill a running upscale (settings.py says why).
+    assert app.conf.worker_cancel_long_running_tasks_on_connection_loss is False
+
+
+def test_with_rabbitmq_the_longest_job_must_end_within_its_consumer_timeout() -> None:
+    """RabbitMQ re-delivers a message held unacknowledged past its consumer_timeout: settings
+    refuse time limits that would let a job run that long (each case a fresh process)."""
+
+    def start(**env: str) -> subprocess.CompletedProcess[str]:
+        code = "import django; django.setup(); from django.conf import settings; print(settings.CELERY_TASK_TIME_LIMIT)"
+        limits = ("ARTNEX_WAIT_SECONDS", "ARTNEX_TASK_TIME_LIMIT", "ARTNEX_TASK_SOFT_TIME_LIMIT",
+                  "ARTNEX_BROKER_VISIBILITY_TIMEOUT", "ARTNEX_RABBITMQ_CONSUMER_TIMEOUT")  # the product's defaults
+        base = {key: value for key, value in os.environ.items() if key not in limits}
+        return subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120,
+                              env={**base, "CELERY_BROKER_URL": "amqp://guest:guest@127.0.0.1:5672//", **env},
+                              check=False)
+
+    assert start().stdout.split() == ["390"]  # the defaults: 300 s wait + 90, well inside 30 min
+    refused = start(ARTNEX_TASK_TIME_LIMIT="1800")
+    assert refused.returncode != 0
+    assert "ARTNEX_RABBITMQ_CONSUMER_TIMEOUT (1800 s, RabbitMQ's consumer_timeout) must exceed" in refused.stderr
+    # A long wait is a long job too, whatever the configured time limit.
+    assert start(ARTNEX_WAIT_SECONDS="2000", ARTNEX_TASK_TIME_LIMIT="600").returncode != 0
+    assert start(ARTNEX_TASK_TIME_LIMIT="1800", ARTNEX_RABBITMQ_CONSUMER_TIMEOUT="3600").stdout.split() == ["1800"]
 
 
 def test_a_message_is_a_redelivery_only_when_the_broker_says_so() -> None:

@@ -7,18 +7,16 @@ drives runs in real subprocesses.
 
 from __future__ import annotations
 
-import io
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from PIL import Image
 
-from tests.http_client import Answer, http
+from tests.http_client import Answer
 from tests.image_host import serving
 from tests.images import data_uri, image_bytes
-from tests.stack.harness import PRICE, Stack
+from tests.stack.harness import PRICE, Stack, assert_downloads_png
 
 BURST = 12
 
@@ -29,13 +27,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     running = Stack(folder / "var", folder / "stack.log")
     with running.serving():
         yield running
-    # web and beat stop cleanly on honcho's SIGTERM. The worker starts a warm shutdown; honcho
-    # kills whatever still runs 5 s later, which on a loaded machine can be the worker (a task
-    # it was running is redelivered: acks_late), so its status is not asserted.
-    codes = running.stopped_codes()
-    assert (set(codes), codes["web"], codes["beat"], codes["housekeeping"]) == (
-        {"web", "worker", "beat", "housekeeping"}, "0", "0", "0"), running.output()
-    assert "worker: Warm shutdown" in running.output()
+    running.assert_stopped_cleanly()
 
 
 @pytest.fixture(scope="module")
@@ -43,14 +35,6 @@ def image_server() -> Iterator[str]:
     """A plain http server on this machine with one tiny PNG: the customer's image URL."""
     with serving({"/tiny.png": (200, image_bytes("PNG", (12, 10)), "image/png")}) as url:
         yield f"{url}/tiny.png"
-
-
-def assert_downloads_png(url: str, size: tuple[int, int]) -> None:
-    download = http("GET", url)
-    assert download.status == 200, download.body[:300]
-    assert download.headers["Content-Type"] == "image/png"
-    result = Image.open(io.BytesIO(download.body))
-    assert (result.format, result.size) == ("PNG", size)
 
 
 def test_burst_spends_each_credit_once(stack: Stack) -> None:
