@@ -5,8 +5,9 @@
     python client_example.py photo.jpg              # synchronous: waits, prints the result
     python client_example.py photo.jpg --async      # 202 at once, then polls the status URL
 
-The test suite runs this file against a live server (tests/upscale/test_client_example.py),
-so what it shows works.
+The test suite runs this file against a live server (tests/upscale/test_client_example.py)
+and against the real `make run` stack (tests/stack/test_client_example.py), so what it shows
+works.
 """
 
 from __future__ import annotations
