@@ -1,9 +1,10 @@
 """gunicorn's settings for the Procfile's web process, read from the environment.
 
-gunicorn manages uvicorn (ASGI) workers: a request waiting for the Celery worker is a
-coroutine, not a thread, and every synchronous view (/healthz, result downloads, the admin)
-runs in a thread of its own request, so slow clients cannot starve anyone (docs/architecture.md,
-"Slow clients and long waits"). One process: the embedded defaults keep rate-limit counters in
+gunicorn manages uvicorn (ASGI) workers. Under ASGI, Django runs each request's synchronous
+code in a thread of that request's own, not in a fixed pool: a request waiting for the Celery
+worker or downloading a slow image parks only its own thread, and /healthz, result downloads
+and the admin get threads of their own, so slow clients cannot starve anyone
+(docs/architecture.md, "Slow clients and long waits"). One process: the embedded defaults keep rate-limit counters in
 process memory, and SQLite serialises writers anyway. Production sets CACHE_URL and may raise
 the workers.
 """

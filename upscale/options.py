@@ -12,7 +12,8 @@ from artnex.errors import InvalidModel, InvalidScale
 from . import engine
 from .runtime import engine_config
 
-OUTPUT_FORMATS = ("jpeg", "png", "webp")
+# The API's names for the engine's formats (its one table): "jpeg", "png", "webp".
+OUTPUT_FORMATS = tuple(name.lower() for name in engine.FORMATS)
 
 
 def model_names() -> list[str]:

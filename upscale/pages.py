@@ -8,8 +8,9 @@ from django.views.decorators.http import require_GET
 
 from .engine import list_models
 from .runtime import default_model
+from .terms import product_terms
 
 
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "home.html", {"default_model": default_model(), "models": list_models()})
+    return render(request, "home.html", {"default_model": default_model(), "models": list_models(), **product_terms()})

@@ -15,6 +15,15 @@ def test_home_shows_how_to_call_the_api(client) -> None:
     assert b"realesr-animevideov3</code>" in response.content  # the configured default model
 
 
+def test_pages_state_the_configured_terms(client, settings) -> None:
+    """The price and the scale range on the pages come from the settings the API enforces."""
+    settings.ARTNEX_PRICE_CREDITS, settings.ARTNEX_MAX_SCALE = 150, 3.0
+    for path in ("/", "/docs/"):
+        text = client.get(path).content.decode()
+        assert "150 credits per image, any scale from 1 to 3." in text, path
+        assert "100 credits" not in text and "1 to 4" not in text, path
+
+
 def test_health(client) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
 

@@ -197,3 +197,55 @@ def test_two_customers_are_kept_apart(new_page, screenshot, live_server) -> None
         response = alice.goto(path)
         assert response.status == 404, path
     screenshot(alice, "23-not-found")
+
+
+def tab_to(page, selector: str, limit: int = 60) -> None:
+    """Press Tab until the element matching ``selector`` has the focus: it is in the page's tab
+    order, as a keyboard user moves. Fails if it is never reached."""
+    for _ in range(limit):
+        if page.evaluate("s => document.activeElement && document.activeElement.matches(s)", selector):
+            return
+        page.keyboard.press("Tab")
+    raise AssertionError(f"{selector} is not reachable with the Tab key")
+
+
+def focus_is_visible(page) -> bool:
+    """The focused element shows it (an outline or a focus ring), as WCAG 2.4.7 asks."""
+    return bool(page.evaluate("""() => {
+        const style = getComputedStyle(document.activeElement);
+        return (style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) > 0) || style.boxShadow !== 'none';
+    }"""))
+
+
+def test_keyboard_alone_signs_up_creates_and_revokes_a_key(new_page, live_server) -> None:
+    from accounts.models import ApiKey
+
+    page = new_page()
+    page.goto("/accounts/signup/")
+    tab_to(page, "a.skip-link")
+    assert focus_is_visible(page)
+    for name, value in (("email", "keyboard@example.com"), ("password1", PASSWORD), ("password2", PASSWORD)):
+        tab_to(page, f"input[name={name}]")
+        assert focus_is_visible(page), name
+        page.keyboard.type(value)
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/dashboard/")
+
+    tab_to(page, "nav a[href='/keys/']")
+    assert focus_is_visible(page)
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/keys/")
+    tab_to(page, "input[name=name]")
+    page.keyboard.type("typed only")
+    page.keyboard.press("Enter")
+    expect(page.locator("#new-key")).to_be_visible()
+    assert ApiKey.objects.get(name="typed only").revoked_at is None
+
+    tab_to(page, "a[href$='/revoke/']")
+    assert focus_is_visible(page)
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/revoke/")
+    tab_to(page, "button.button-danger")
+    page.keyboard.press("Enter")
+    expect(page.get_by_text("is revoked")).to_be_visible()
+    assert ApiKey.objects.get(name="typed only").revoked_at is not None

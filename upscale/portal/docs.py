@@ -10,6 +10,8 @@ from django.views.decorators.http import require_GET
 
 from accounts.models import Account, ApiKey
 
+from ..terms import product_terms
+
 
 @require_GET
 def api_docs(request: HttpRequest) -> HttpResponse:
@@ -24,8 +26,7 @@ def api_docs(request: HttpRequest) -> HttpResponse:
         "base_url": base_url,
         "key_example": f"ax_live_{api_key.prefix}_…" if api_key else "",
         "api_key": api_key,
-        "price": settings.ARTNEX_PRICE_CREDITS,
-        "ttl_hours": settings.RESULT_TTL_SECONDS // 3600,
+        **product_terms(),
     })
 
 
