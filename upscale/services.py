@@ -108,7 +108,10 @@ def enqueue(request_id: str) -> None:
     if deadline is None:  # nobody waits: the worker's configured limits
         soft, hard = settings.CELERY_TASK_SOFT_TIME_LIMIT, settings.CELERY_TASK_TIME_LIMIT
     else:
-        soft, hard = task_limits((deadline - timezone.now()).total_seconds())
+        # Never beyond the configured limit either: the broker's visibility timeout is sized to
+        # it, and a longer job would be handed to a second worker while it still runs.
+        remaining = (deadline - timezone.now()).total_seconds()
+        soft, hard = task_limits(min(remaining, settings.CELERY_TASK_TIME_LIMIT))
     try:
         process_upscale.apply_async((request_id,), task_id=request_id, soft_time_limit=soft, time_limit=hard)
     except Exception:

@@ -102,6 +102,24 @@ def test_the_tasks_time_limits_fit_inside_the_wait(api, customer, monkeypatch, s
         assert 0 < soft < hard <= wait
 
 
+def test_a_wait_longer_than_the_task_limit_keeps_the_task_limit(customer, monkeypatch, settings) -> None:
+    """An operator may let clients wait longer than a task may run; the job's limits stay within
+    CELERY_TASK_TIME_LIMIT, which the broker's visibility timeout is sized to."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tests.portal import make_request
+
+    sent: list[dict] = []
+    monkeypatch.setattr(tasks.process_upscale, "apply_async", lambda args, **options: sent.append(options))
+    settings.CELERY_TASK_TIME_LIMIT = 390
+    row = make_request(customer.account, status=UpscaleRequest.Status.QUEUED,
+                       wait_deadline=timezone.now() + timedelta(seconds=1000))
+    services.enqueue(row.request_id)
+    assert sent[0]["time_limit"] == 390 and 0 < sent[0]["soft_time_limit"] < 390
+
+
 def test_a_waiter_that_gives_up_refunds_revokes_and_deletes_the_input(
         api, customer, no_worker, revoked, settings) -> None:
     settings.ARTNEX_WAIT_SECONDS = 0.3
