@@ -74,7 +74,8 @@ class Host:
 
 def make_host(index: int) -> Host:
     tag = f"{os.getpid() % 100000}{index}"
-    subnet = f"198.{18 + index % 2}.{os.getpid() % 250}"
+    # One /24 per host: indexes 0 and 1 share the third octet, 2 and 3 the next one, ...
+    subnet = f"198.{18 + index % 2}.{(os.getpid() + index // 2) % 250}"
     host = Host(name=f"artnex-w{tag}", address=f"{subnet}.2", gateway=f"{subnet}.1", host_link=f"axh{tag}")
     inner = f"axn{tag}"
     try:

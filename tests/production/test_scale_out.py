@@ -1,6 +1,7 @@
-"""Scale-out on one machine, as separate hosts would run it: the web process on this host, two
-GPU-queue workers each in its own network namespace with its own address, reaching PostgreSQL,
-Redis and S3 (moto's server) over veth links; results on S3 behind presigned links.
+"""Scale-out on one machine, as separate hosts would run it: Redis (broker and shared cache) on a
+host of its own and two GPU-queue workers each on another, every one a network namespace with
+its own address; the web process on this host reaches Redis over its veth link, the workers
+reach Redis, PostgreSQL and S3 (moto's server) over theirs; results on S3 behind presigned links.
 
 Then the failures an operator meets: a worker host killed mid-job (every request accounted
 for, the ledger reconciled) and the broker gone (readyz says so, the API answers 503 and keeps
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import threading
 from collections.abc import Iterator
@@ -37,7 +39,7 @@ from upscale.models import UpscaleRequest
 
 pytestmark = [pytest.mark.integration, needs_services]
 BUCKET = "artnex-scale-out"
-BROKER_DB, CACHE_DB = 13, 12  # apart from the integration tier's 14 and 15
+BROKER_DB, CACHE_DB = 13, 12  # on the broker host's own Redis
 REGION = "us-east-1"
 
 
@@ -95,10 +97,6 @@ def cluster(django_db_setup: None, tmp_path_factory: pytest.TempPathFactory) -> 
 
     assert connection.vendor == "postgresql", "the integration tier runs on PostgreSQL"
     database = _moved(os.environ["DATABASE_URL"], "127.0.0.1", 5432, "/" + connection.settings_dict["NAME"])
-    broker = urlsplit(os.environ["CELERY_BROKER_URL"])
-    redis_at = (broker.hostname or "127.0.0.1", broker.port or 6379)
-    for db in (BROKER_DB, CACHE_DB):  # what an interrupted earlier run left behind
-        redis.Redis(host=redis_at[0], port=redis_at[1], db=db).flushdb()
     pg = urlsplit(database)
     cleanup: list[object] = []
     moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
@@ -110,6 +108,20 @@ def cluster(django_db_setup: None, tmp_path_factory: pytest.TempPathFactory) -> 
         s3 = boto3.client("s3", endpoint_url=s3_endpoint, region_name=REGION, aws_access_key_id="testing",
                           aws_secret_access_key="testing")
         s3.create_bucket(Bucket=BUCKET)
+
+        # The broker host: a Redis server of its own (empty, so nothing of an earlier run is
+        # left in it), listening only on its namespace's address.
+        broker_host = make_host(0)
+        cleanup.append(broker_host.remove)
+        redis_at = (broker_host.address, 6379)
+        redis_server = processes.start(
+            "redis", broker_host.command([_redis_server(), "--bind", broker_host.address, "--port", "6379",
+                                          "--save", "", "--appendonly", "no",
+                                          # no password: only this test's namespaces reach the address
+                                          "--protected-mode", "no"]),
+            dict(os.environ), tmp_path_factory.mktemp("redis") / "redis.log")
+        cleanup.append(redis_server.stop)
+        _wait_for_redis(redis_at, redis_server)
 
         web_broker = Forwarder(("127.0.0.1", 0), redis_at).start()
         cleanup.append(web_broker.stop)
@@ -152,6 +164,28 @@ def cluster(django_db_setup: None, tmp_path_factory: pytest.TempPathFactory) -> 
     finally:
         for undo in reversed(cleanup):
             undo()  # type: ignore[operator]
+
+
+def _redis_server() -> str:
+    found = shutil.which("redis-server") or next(
+        (path for path in ("/usr/bin/redis-server", "/usr/sbin/redis-server") if os.access(path, os.X_OK)), None)
+    if found is None:
+        pytest.fail("redis-server is not installed: the broker host needs its own Redis")
+    return found
+
+
+def _wait_for_redis(at: tuple[str, int], process: processes.Process) -> None:
+    import time
+
+    deadline = time.monotonic() + processes.START_BOUND_S
+    while time.monotonic() < deadline:
+        try:
+            if redis.Redis(host=at[0], port=at[1], socket_connect_timeout=1).ping():
+                return
+        except redis.RedisError:
+            pass
+        time.sleep(0.2)
+    pytest.fail(f"the broker host's Redis never answered on {at}:\n{process.tail()}")
 
 
 def _wait_until_answering(url: str, process: processes.Process) -> None:
