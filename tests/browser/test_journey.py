@@ -217,6 +217,14 @@ def focus_is_visible(page) -> bool:
     }"""))
 
 
+def follow(page, selector: str, url: str) -> None:
+    """Tab to a link, see the focus on it, press Enter and arrive at ``url``."""
+    tab_to(page, selector)
+    assert focus_is_visible(page), selector
+    page.keyboard.press("Enter")
+    page.wait_for_url(url)
+
+
 def test_keyboard_alone_signs_up_creates_and_revokes_a_key(new_page, live_server) -> None:
     from accounts.models import ApiKey
 
@@ -231,20 +239,14 @@ def test_keyboard_alone_signs_up_creates_and_revokes_a_key(new_page, live_server
     page.keyboard.press("Enter")
     page.wait_for_url("**/dashboard/")
 
-    tab_to(page, "nav a[href='/keys/']")
-    assert focus_is_visible(page)
-    page.keyboard.press("Enter")
-    page.wait_for_url("**/keys/")
+    follow(page, "nav a[href='/keys/']", "**/keys/")
     tab_to(page, "input[name=name]")
     page.keyboard.type("typed only")
     page.keyboard.press("Enter")
     expect(page.locator("#new-key")).to_be_visible()
     assert ApiKey.objects.get(name="typed only").revoked_at is None
 
-    tab_to(page, "a[href$='/revoke/']")
-    assert focus_is_visible(page)
-    page.keyboard.press("Enter")
-    page.wait_for_url("**/revoke/")
+    follow(page, "a[href$='/revoke/']", "**/revoke/")
     tab_to(page, "button.button-danger")
     page.keyboard.press("Enter")
     expect(page.get_by_text("is revoked")).to_be_visible()

@@ -196,3 +196,14 @@ class Stack:
             if time.monotonic() > deadline:
                 pytest.fail(f"no line with {parts} in the stack output:\n{self.tail()}")
             time.sleep(0.2)
+
+
+def module_stack(tmp_path_factory: pytest.TempPathFactory, name: str,
+                 env: Mapping[str, str] | None = None) -> Iterator[Stack]:
+    """A test module's stack: started once, stopped at the end, and the stop asserted clean
+    (``yield from`` it in a module-scoped fixture)."""
+    folder = tmp_path_factory.mktemp(name)
+    running = Stack(folder / "var", folder / "stack.log", env=env)
+    with running.serving():
+        yield running
+    running.assert_stopped_cleanly()

@@ -8,8 +8,6 @@ needs no outside service. Loopback traffic only; tiny images on the small defaul
 
 from __future__ import annotations
 
-import importlib.util
-import io
 import queue
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,38 +16,27 @@ from typing import Any
 
 import pytest
 import requests
-from PIL import Image
 
+from tests import client_example
 from tests.images import image_bytes
-from tests.stack.harness import PRICE, REPO, Stack
+from tests.stack.harness import PRICE, Stack, module_stack
 
-EXAMPLE = REPO / "docs" / "client_example.py"
 _RESULT_BOUND_S = 120.0  # a guard against a hang, not a measurement
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    folder = tmp_path_factory.mktemp("client-example")
-    running = Stack(folder / "var", folder / "stack.log")
-    with running.serving():
-        yield running
-    running.assert_stopped_cleanly()
+    yield from module_stack(tmp_path_factory, "client-example")
 
 
 @pytest.fixture(scope="module")
 def example() -> ModuleType:
-    """The file as a customer copies it: loaded from docs/, not imported from a package."""
-    spec = importlib.util.spec_from_file_location("client_example", EXAMPLE)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return client_example.load()
 
 
 @pytest.fixture
 def session() -> Iterator[requests.Session]:
-    with requests.Session() as session:
-        session.trust_env = False  # no proxy from the environment between us and loopback
+    with client_example.plain_session() as session:
         yield session
 
 
@@ -58,12 +45,6 @@ def photo(tmp_path: Path) -> str:
     path = tmp_path / "photo.jpg"
     path.write_bytes(image_bytes("JPEG", (20, 14)))
     return str(path)
-
-
-def download(session: requests.Session, url: str) -> Image.Image:
-    response = session.get(url, timeout=30)
-    assert response.status_code == 200, response.text[:300]
-    return Image.open(io.BytesIO(response.content))
 
 
 def webhook_secret(stack: Stack, email: str) -> str:
@@ -85,7 +66,7 @@ def test_sync_upscale_download_account_and_delete(example: ModuleType, stack: St
     assert result["success"] is True, f"{result}\n{stack.tail()}"
     assert (result["width"], result["height"], result["credits_used"]) == (40, 28, PRICE)
     assert result["image_url"].startswith(f"{stack.url}/")
-    image = download(session, result["image_url"])
+    image = client_example.download(session, result["image_url"])
     assert (image.format, image.size) == ("JPEG", (40, 28))
     assert client.account()["credits"] == 2 * PRICE
     deleted = client.delete_result(result["request_id"])
@@ -105,7 +86,7 @@ def test_async_with_polling(example: ModuleType, stack: Stack, session: requests
     assert accepted["status_url"].startswith(f"{stack.url}/"), accepted
     done = client.wait(accepted["request_id"], poll_seconds=0.2, timeout=_RESULT_BOUND_S)
     assert (done["status"], done["output_format"]) == ("succeeded", "png"), f"{done}\n{stack.tail()}"
-    image = download(session, done["image_url"])
+    image = client_example.download(session, done["image_url"])
     assert (image.format, image.size) == ("PNG", (60, 42))
 
 
@@ -129,6 +110,6 @@ def test_async_with_a_webhook_verified_by_the_example(example: ModuleType, stack
         server.shutdown()
         server.server_close()
     assert (result["request_id"], result["status"]) == (accepted["request_id"], "succeeded"), result
-    assert download(session, result["image_url"]).size == (40, 28)
+    assert client_example.download(session, result["image_url"]).size == (40, 28)
     # Sent by the housekeeping worker, its process of its own, under the request's id.
     stack.wait_for_line("housekeeping.1", f"[{accepted['request_id']}]", "upscale.webhooks.deliver", "succeeded")

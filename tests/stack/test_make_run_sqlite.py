@@ -16,18 +16,14 @@ import pytest
 from tests.http_client import Answer
 from tests.image_host import serving
 from tests.images import data_uri, image_bytes
-from tests.stack.harness import PRICE, Stack, assert_downloads_png
+from tests.stack.harness import PRICE, Stack, assert_downloads_png, module_stack
 
 BURST = 12
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    folder = tmp_path_factory.mktemp("make-run")
-    running = Stack(folder / "var", folder / "stack.log")
-    with running.serving():
-        yield running
-    running.assert_stopped_cleanly()
+    yield from module_stack(tmp_path_factory, "make-run")
 
 
 @pytest.fixture(scope="module")

@@ -3,36 +3,28 @@ with polling, and async with a verified webhook. Only loopback traffic."""
 
 from __future__ import annotations
 
-import importlib.util
-import io
 import queue
-from pathlib import Path
+from collections.abc import Iterator
 
 import pytest
 import requests
-from PIL import Image
 
+from tests import client_example
 from tests.images import image_bytes
 from upscale.webhooks.secret_store import rotate
 
 pytestmark = pytest.mark.django_db(transaction=True)
-EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "client_example.py"
 
 
 @pytest.fixture(scope="module")
 def example():
-    spec = importlib.util.spec_from_file_location("client_example", EXAMPLE)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return client_example.load()
 
 
 @pytest.fixture
-def session() -> requests.Session:
-    session = requests.Session()
-    session.trust_env = False  # no proxy from the environment between us and loopback
-    return session
+def session() -> Iterator[requests.Session]:
+    with client_example.plain_session() as session:
+        yield session
 
 
 @pytest.fixture
@@ -42,17 +34,11 @@ def photo(tmp_path) -> str:
     return str(path)
 
 
-def download(session: requests.Session, url: str) -> Image.Image:
-    response = session.get(url, timeout=30)
-    assert response.status_code == 200
-    return Image.open(io.BytesIO(response.content))
-
-
 def test_sync(example, live_server, customer, session, photo) -> None:
     client = example.Artnex(live_server.url, customer.key, session)
     result = client.upscale(photo, scale=2)
     assert result["success"] is True and (result["width"], result["height"]) == (40, 28)
-    assert download(session, result["image_url"]).size == (40, 28)
+    assert client_example.download(session, result["image_url"]).size == (40, 28)
     assert client.account()["credits"] == 900
     assert client.delete_result(result["request_id"])["image_url"] is None
     with pytest.raises(example.ArtnexError) as refused:
@@ -66,7 +52,7 @@ def test_async_with_polling(example, live_server, customer, session, photo) -> N
     assert accepted["status_url"].startswith(live_server.url)
     done = client.wait(accepted["request_id"], poll_seconds=0.1, timeout=120)
     assert done["status"] == "succeeded" and done["output_format"] == "png"
-    assert download(session, done["image_url"]).size == (60, 42)
+    assert client_example.download(session, done["image_url"]).size == (60, 42)
 
 
 def test_async_with_verified_webhook(example, live_server, customer, session, photo, settings) -> None:
@@ -83,7 +69,7 @@ def test_async_with_verified_webhook(example, live_server, customer, session, ph
         server.shutdown()
         server.server_close()
     assert result["request_id"] == accepted["request_id"] and result["status"] == "succeeded"
-    assert download(session, result["image_url"]).size == (40, 28)
+    assert client_example.download(session, result["image_url"]).size == (40, 28)
 
 
 def test_verification_refuses_a_forgery(example) -> None:
