@@ -23,7 +23,9 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit
 
 import pytest
@@ -165,3 +167,86 @@ def test_every_connection_dropped_by_the_broker_costs_no_request(stack: Stack, b
     assert answer.status == 200, f"{answer.body!r}\nstack output:\n{stack.tail()}"
     assert_downloads_png(answer.json()["image_url"], (24, 20))
     assert http("GET", f"{stack.url}/readyz").status == 200
+
+
+def _wait_for_match(stack: Stack, pattern: str, since: int = 0, bound_s: float = 90) -> re.Match[str]:
+    """The first match of ``pattern`` (multiline) in the stack output after offset ``since``."""
+    deadline = time.monotonic() + bound_s
+    while True:
+        found = re.compile(pattern, re.MULTILINE).search(stack.output(), since)
+        if found:
+            return found
+        if time.monotonic() > deadline:
+            pytest.fail(f"nothing matched {pattern!r} in the stack output:\n{stack.tail()}")
+        time.sleep(0.1)
+
+
+def test_a_connection_lost_while_an_upscale_runs_answers_and_charges_once(stack: Stack, broker: Broker) -> None:
+    """The broker closes every connection while the worker runs a synchronous upscale. The run
+    goes on (settings keep worker_cancel_long_running_tasks_on_connection_loss off), and RabbitMQ
+    re-delivers its unacknowledged message, flagged re-delivered, to the worker once it has
+    reconnected: the same worker, the only consumer, which takes it when its one pool process is
+    free, i.e. once the first run has finished. That second delivery finds the request succeeded,
+    so claim(redelivered=True) refuses it: the customer gets one 200, one result, one charge."""
+    if broker.vhost is None:
+        pytest.skip("needs a vhost of its own: dropping connections on a shared vhost would hit others")
+    key = stack.create_customer("mid-job@example.com", credits=2 * PRICE)
+    # realesrgan-x4plus (not yet loaded by this worker) on 160x160 at x4: several seconds of
+    # work on a CPU, so the connections are closed well before it ends (asserted below).
+    body = {"image": data_uri(image_bytes("PNG", (160, 160))), "scale": 4, "model": "realesrgan-x4plus"}
+    since = len(stack.output())
+    with ThreadPoolExecutor(1) as pool:
+        running = pool.submit(stack.upscale, key, body)
+        started = _wait_for_match(stack, r"^.*worker\.1 .*\[(req_ups_\w+)\] upscale \1 started$", since)
+        request_id = started.group(1)
+        closed = _rabbitmqctl("close_all_connections", "--vhost", broker.vhost, "artnex test: lost mid-upscale")
+        assert closed is not None and closed.returncode == 0, closed and closed.stderr
+        answer = running.result(timeout=120)
+
+    assert answer.status == 200, f"{answer.body!r}\nstack output:\n{stack.tail()}"
+    result = answer.json()
+    assert (result["success"], result["request_id"], result["credits_used"], result["model"]) == (
+        True, request_id, PRICE, "realesrgan-x4plus")
+    assert_downloads_png(result["image_url"], (640, 640))
+    # The worker's log, in order: the run started, its connection was lost, the run finished
+    # regardless, and the re-delivered message (Celery logs it received a second time) was
+    # refused by the claim. Celery's "received" line carries the task id, the request id.
+    received = rf"^.*worker\.1 .*Task upscale\.tasks\.process_upscale\[{request_id}\] received$"
+    lost = _wait_for_match(stack, r"^.*worker\.1 .*Connection to broker lost.*$", started.end())
+    finished = _wait_for_match(stack, rf"^.*worker\.1 .*\[{request_id}\] upscaled 160x160 -> 640x640 .*$",
+                               lost.end())
+    redelivered = _wait_for_match(stack, received, lost.end())
+    refused = _wait_for_match(stack, rf"^.*worker\.1 .*\[{request_id}\] upscale {request_id} is no longer queued; "
+                              r"nothing to do$", max(finished.end(), redelivered.end()))
+    print("\n".join(match.group(0) for match in (started, lost, redelivered, finished, refused)))
+    log = stack.output()[since:]
+    assert len(re.findall(received, log, re.MULTILINE)) == 2, stack.tail()
+    assert log.count(f"upscale {request_id} started") == 1, stack.tail()
+    assert log.count(f"[{request_id}] upscaled 160x160 -> 640x640") == 1, stack.tail()
+    assert f"upscale {request_id} re-delivered" not in log, stack.tail()  # never run a second time
+    # The first run's late ack goes to the channel that was closed: kombu logs that (CRITICAL,
+    # with a traceback) and drops it; RabbitMQ had already re-queued the message. Nothing else
+    # went wrong: no crash, no failure, no other error.
+    problems = re.findall(r"^.*(?:ERROR|CRITICAL)/.*$", log, re.MULTILINE)
+    assert len(problems) == 1 and log.count("Traceback") == 1, stack.tail()
+    assert "worker.1" in problems[0] and "Couldn't ack" in problems[0], problems
+    assert "connection already closed" in problems[0], problems
+
+    state = stack.manage("shell", "-c", (
+        "from accounts.models import Account; from billing import ledger; from billing.models import LedgerEntry; "
+        "from upscale.models import UpscaleRequest; "
+        f"row = UpscaleRequest.objects.get(request_id={request_id!r}); "
+        "account = Account.objects.get(pk=row.account_id); "
+        f"entries = sorted(LedgerEntry.objects.filter(request_id={request_id!r}).values_list('kind', 'amount')); "
+        "print(row.status, row.result_file, row.credits_charged, account.credits, "
+        "ledger.ledger_balance(account.pk), entries)"))
+    status, result_file, charged, balance, ledger_balance, entries = state.strip().splitlines()[-1].split(" ", 5)
+    assert (status, result_file, charged) == ("succeeded", f"results/{request_id}/upscaled.png", str(PRICE)), state
+    assert (balance, ledger_balance, entries) == (str(PRICE), str(PRICE), f"[('charge', {-PRICE})]"), state
+    results = Path(stack.env["ARTNEX_VAR_DIR"]) / "media" / "results" / request_id
+    assert sorted(path.name for path in results.iterdir()) == ["upscaled.png"]
+
+    # The worker is back on a live connection and takes the next request.
+    after = stack.upscale(key, {"image": data_uri(image_bytes("PNG", (12, 10))), "scale": 2})
+    assert after.status == 200, f"{after.body!r}\nstack output:\n{stack.tail()}"
+    assert_downloads_png(after.json()["image_url"], (24, 20))
