@@ -74,6 +74,7 @@ def process_upscale(self: Task, request_id: str) -> None:
     except _Abandoned:
         outcome = "abandoned"
         log.info("upscale %s was abandoned by its waiter; stopped", request_id)
+        storage.delete(row.input_file)
         return
     except SoftTimeLimitExceeded:
         lifecycle.fail(request_id, FailureCode.UPSCALE_TIMEOUT, "the upscale ran past its time limit")
@@ -88,13 +89,20 @@ def process_upscale(self: Task, request_id: str) -> None:
     else:
         outcome = "succeeded"
     finally:
-        storage.delete(row.input_file)
+        # Failures delete the input with the row's failure (lifecycle.fail); a success deletes
+        # it below, once the row is terminal: a re-delivered copy of this job running on another
+        # worker meanwhile must still find it.
         metrics.UPSCALE_DURATION.labels(row.model, outcome).observe(time.monotonic() - started)
-    if not lifecycle.succeed(request_id, result_file=name, output_format=result.format,
-                             output_bytes=len(result.data), width=result.width, height=result.height,
-                             model=result.model):
-        # The waiter gave up (and refunded) before we finished: the result is not delivered.
-        storage.delete(name)
+    accepted = lifecycle.succeed(request_id, result_file=name, output_format=result.format,
+                                 output_bytes=len(result.data), width=result.width, height=result.height,
+                                 model=result.model)
+    storage.delete(row.input_file)
+    if not accepted:
+        # Refused: the waiter gave up (the row failed and was refunded), or a re-delivered copy
+        # of this job on another worker succeeded first. That copy saved under this same name,
+        # and its row hands the file out: delete only a file no row names.
+        if not UpscaleRequest.objects.filter(request_id=request_id, result_file=name).exists():
+            storage.delete(name)
         return
     log.info("upscaled %dx%d -> %dx%d with %s", row.input_width, row.input_height, result.width, result.height,
              result.model)

@@ -266,3 +266,45 @@ def test_a_running_job_whose_waiter_gave_up_stops_between_tiles(
     row.refresh_from_db()
     assert (row.status, row.result_file) == ("failed", "")
     assert_refunded(customer, row.request_id)
+
+
+def test_a_copy_that_loses_the_race_keeps_the_winners_result(
+        api, customer, no_worker, web_process_dies, monkeypatch) -> None:
+    """Two runs of one request (a re-delivered message taken by a second worker while the first
+    still ran): both save under the request's one result name. The run whose success is refused
+    must not delete the file the winner's row hands out, or a paid link would answer 404."""
+    row = accept_and_die(api, customer)
+    real_succeed = lifecycle.succeed
+
+    def the_other_copy_wins_first(request_id: str, **fields: object) -> bool:
+        assert storage.exists(row.input_file), "the input went before the request was finished"
+        assert real_succeed(request_id, **fields)  # the other worker's run, with the same file name
+        return real_succeed(request_id, **fields)  # this run: refused, the row is terminal
+
+    monkeypatch.setattr(lifecycle, "succeed", the_other_copy_wins_first)
+    tasks.process_upscale(row.request_id)
+
+    row.refresh_from_db()
+    assert row.status == "succeeded" and storage.exists(row.result_file)
+    assert not storage.exists(row.input_file)
+    assert customer.refresh().credits == 900
+
+
+def test_a_refused_result_nobody_hands_out_is_deleted(api, customer, no_worker, web_process_dies,
+                                                      monkeypatch) -> None:
+    """The waiter gave up just before the worker finished: the refused result is not left behind."""
+    row = accept_and_die(api, customer)
+    real_succeed = lifecycle.succeed
+    names: list[str] = []
+
+    def the_waiter_gives_up_first(request_id: str, **fields: object) -> bool:
+        names.append(str(fields["result_file"]))
+        lifecycle.abandon(request_id, UpscaleRequest.FailureCode.UPSCALE_TIMEOUT, "the waiter gave up")
+        return real_succeed(request_id, **fields)
+
+    monkeypatch.setattr(lifecycle, "succeed", the_waiter_gives_up_first)
+    tasks.process_upscale(row.request_id)
+
+    assert names and not storage.exists(names[0])
+    assert not storage.exists(row.input_file)
+    assert_refunded(customer, row.request_id)
