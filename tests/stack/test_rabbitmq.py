@@ -34,7 +34,7 @@ from celery import Celery
 from tests.http_client import http
 from tests.images import data_uri, image_bytes
 from tests.integration import needs_services, optional_service
-from tests.stack.harness import PRICE, Stack, assert_downloads_png
+from tests.stack.harness import PRICE, Stack, assert_downloads_png, module_stack
 
 pytestmark = [pytest.mark.integration, needs_services]
 
@@ -81,11 +81,7 @@ def broker() -> Iterator[Broker]:
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory, broker: Broker) -> Iterator[Stack]:
-    folder = tmp_path_factory.mktemp("make-run-rabbitmq")
-    running = Stack(folder / "var", folder / "stack.log", env={"CELERY_BROKER_URL": broker.url})
-    with running.serving():
-        yield running
-    running.assert_stopped_cleanly()
+    yield from module_stack(tmp_path_factory, "make-run-rabbitmq", env={"CELERY_BROKER_URL": broker.url})
 
 
 def test_an_upscale_goes_through_rabbitmq(stack: Stack, broker: Broker) -> None:
