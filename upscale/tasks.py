@@ -70,6 +70,12 @@ def process_upscale(self: Task, request_id: str) -> None:
         result = engine.upscale_bytes(source, row.scale, config=engine_config(), model=row.model,
                                       out_format=row.output_format or row.input_format,
                                       progress=_still_wanted(request_id))
+        if not UpscaleRequest.objects.filter(request_id=request_id, status=Status.PROCESSING).exists():
+            # Another run of this request (a re-delivered copy) already succeeded, or the
+            # request failed. The result name is the request's one name, and saving replaces
+            # what is there: a write now would delete the winner's paid file first (a failed
+            # write or a kill would leave its link answering 404). Write nothing.
+            raise _Abandoned(request_id)
         name = _save_with_retries(storage.result_name(request_id, result.extension), result.data)
     except _Abandoned:
         outcome = "abandoned"

@@ -308,3 +308,48 @@ def test_a_refused_result_nobody_hands_out_is_deleted(api, customer, no_worker, 
     assert names and not storage.exists(names[0])
     assert not storage.exists(row.input_file)
     assert_refunded(customer, row.request_id)
+
+
+def _a_second_run_wins_meanwhile(monkeypatch, request_id: str) -> list[bool]:
+    """While this run upscales, a re-delivered copy of its message (a second worker: the first
+    one's host looked lost) runs the same request to success. Returns a flag set once it won."""
+    from upscale import redelivery
+
+    real_upscale = engine.upscale_bytes
+    nested: list[bool] = []
+    monkeypatch.setattr(redelivery, "is_redelivery", lambda task_request: bool(nested))
+
+    def the_copy_finishes_first(*args, **kwargs):
+        result = real_upscale(*args, **kwargs)
+        if not nested:
+            nested.append(True)
+            tasks.process_upscale(request_id)  # the re-delivered copy, start to finish
+            assert UpscaleRequest.objects.get(request_id=request_id).status == "succeeded"
+        return result
+
+    monkeypatch.setattr(engine, "upscale_bytes", the_copy_finishes_first)
+    return nested
+
+
+def test_a_copy_that_finishes_after_the_winner_does_not_overwrite_its_paid_result(
+        api, customer, no_worker, web_process_dies, monkeypatch) -> None:
+    """The losing run must not touch the winner's file at all: storage.save deletes what is
+    under the name before writing, so a write that then fails (disk full, S3 error, a kill)
+    would leave the paid, handed-out link answering 404."""
+    row = accept_and_die(api, customer)
+    _a_second_run_wins_meanwhile(monkeypatch, row.request_id)
+    real_save = default_storage.save
+
+    def disk_full_after_the_win(name, content, *args, **kwargs):
+        if UpscaleRequest.objects.filter(request_id=row.request_id, status="succeeded").exists():
+            raise OSError(28, "No space left on device")
+        return real_save(name, content, *args, **kwargs)
+
+    monkeypatch.setattr(default_storage, "save", disk_full_after_the_win)
+    monkeypatch.setattr(tasks.time, "sleep", lambda seconds: None)
+    tasks.process_upscale(row.request_id)
+
+    row.refresh_from_db()
+    assert row.status == "succeeded" and row.purged_at is None
+    assert storage.exists(row.result_file), "the paid result was deleted by the run that lost"
+    assert customer.refresh().credits == 900
