@@ -106,8 +106,11 @@ def process_upscale(self: Task, request_id: str) -> None:
     if not accepted:
         # Refused: the waiter gave up (the row failed and was refunded), or a re-delivered copy
         # of this job on another worker succeeded first. That copy saved under this same name,
-        # and its row hands the file out: delete only a file no row names.
-        if not UpscaleRequest.objects.filter(request_id=request_id, result_file=name).exists():
+        # and its row hands the file out: delete only a file no row names. A row that names it
+        # but no longer hands it out (the customer deleted the result, or the request failed
+        # after all) does not keep it: this write may have landed after that deletion.
+        if not UpscaleRequest.objects.filter(request_id=request_id, result_file=name, status=Status.SUCCEEDED,
+                                             purged_at__isnull=True).exists():
             storage.delete(name)
         return
     log.info("upscaled %dx%d -> %dx%d with %s", row.input_width, row.input_height, result.width, result.height,

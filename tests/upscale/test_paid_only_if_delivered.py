@@ -353,3 +353,31 @@ def test_a_copy_that_finishes_after_the_winner_does_not_overwrite_its_paid_resul
     assert row.status == "succeeded" and row.purged_at is None
     assert storage.exists(row.result_file), "the paid result was deleted by the run that lost"
     assert customer.refresh().credits == 900
+
+
+def test_a_result_the_customer_deleted_is_not_brought_back_by_a_late_copy(
+        api, v1, customer, no_worker, web_process_dies, monkeypatch) -> None:
+    """The losing run passed its last check while the row was still processing, then the winner
+    succeeded and the customer deleted the result (DELETE /v1/upscale/{id}) before the loser's
+    write landed: the refused run must delete what it wrote, as the row no longer hands it out."""
+    row = accept_and_die(api, customer)
+    real_save = storage.save
+    saved: list[str] = []
+
+    def the_copy_wins_and_the_customer_deletes(name: str, data: bytes) -> str:
+        if name.startswith("results/") and not saved:
+            saved.append(name)
+            copy = real_save(name, data)  # the re-delivered copy's run: saved, then succeeded
+            assert lifecycle.succeed(row.request_id, result_file=copy, output_format="PNG", output_bytes=len(data),
+                                     width=1, height=1, model=row.model)
+            assert lifecycle.deliver(row.request_id)
+            response = v1.delete(f"/v1/upscale/{row.request_id}", customer.key)
+            assert response.status_code == 200 and not storage.exists(copy)
+        return real_save(name, data)  # this run's write lands after the deletion
+
+    monkeypatch.setattr(storage, "save", the_copy_wins_and_the_customer_deletes)
+    tasks.process_upscale(row.request_id)
+
+    row.refresh_from_db()
+    assert row.status == "succeeded" and row.purged_at is not None
+    assert saved and not storage.exists(saved[0]), "the deleted result is back in storage"
