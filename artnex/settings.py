@@ -155,7 +155,9 @@ if ARTNEX_S3_BUCKET:
             "querystring_auth": True,  # presigned GET links: no credentials needed to download
             "querystring_expire": RESULT_TTL_SECONDS,
             "signature_version": "s3v4",
-            "file_overwrite": False,
+            # Overwrite in place: a retried write lands under the name its link signs, in one
+            # PUT (upscale.storage.save), instead of Django picking a new name.
+            "file_overwrite": True,
             "default_acl": None,
         },
     }

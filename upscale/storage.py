@@ -6,7 +6,10 @@ link is a presigned URL from django-storages.
 
 from __future__ import annotations
 
+import os
+import secrets
 import time
+from contextlib import suppress
 from datetime import datetime
 
 from django.conf import settings
@@ -26,18 +29,41 @@ def result_name(request_id: str, extension: str) -> str:
 
 
 def save(name: str, data: bytes) -> str:
-    """Write ``data`` under exactly ``name``, replacing what a failed earlier try left there.
+    """Write ``data`` under exactly ``name``, atomically replacing whatever is there.
 
-    Django's storages pick another name (``_AbCd123`` appended) when one is taken; a signed
-    link names the file, so a retried write must land under the name it was given.
+    A signed link names the file, so a retried write must land under the name it was given
+    (Django's storages otherwise append ``_AbCd123`` to a taken name). The replacement is
+    atomic, never delete-then-write: two runs of one request (a re-delivered message on a
+    second worker) can both write the name the winner's link already hands out, and a write
+    that fails or is killed half-way must leave the winner's file whole.
     """
-    if default_storage.exists(name):
-        default_storage.delete(name)
-    saved = default_storage.save(name, ContentFile(data))
-    if saved != name:  # a concurrent writer took the name between the two calls
-        default_storage.delete(saved)
-        raise OSError(f"storage saved {name!r} as {saved!r}")
-    return saved
+    local = _local_path(name)
+    if local is None:
+        # S3 (file_overwrite=True in settings): one PUT replaces the object whole.
+        saved = default_storage.save(name, ContentFile(data))
+        if saved != name:
+            default_storage.delete(saved)
+            raise OSError(f"storage saved {name!r} as {saved!r}: it must overwrite (file_overwrite)")
+        return saved
+    # Local disk: a complete file beside it first, then a rename over the name (POSIX rename
+    # is atomic: a download opens the old file or the new one, never a half-written one).
+    partial = f"{name}.partial-{secrets.token_hex(4)}"
+    try:
+        written = default_storage.save(partial, ContentFile(data))
+        os.replace(default_storage.path(written), local)
+    except BaseException:
+        with suppress(OSError):
+            default_storage.delete(partial)
+        raise
+    return name
+
+
+def _local_path(name: str) -> str | None:
+    """The file's path on local disk, or None for a remote storage (S3)."""
+    try:
+        return str(default_storage.path(name))
+    except NotImplementedError:
+        return None
 
 
 def read(name: str) -> bytes:

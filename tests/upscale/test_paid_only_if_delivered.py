@@ -218,7 +218,9 @@ def test_a_retried_result_write_keeps_the_links_name(api, customer, client, monk
     download = client.get(response.json()["image_url"].split("testserver", 1)[-1])
     assert download.status_code == 200
     row = UpscaleRequest.objects.get()
-    assert row.result_file == failures[0] == storage.result_name(row.request_id, "png")
+    assert row.result_file == storage.result_name(row.request_id, "png")
+    # The lost write left nothing beside it: no second name, no partial file.
+    assert default_storage.listdir(f"results/{row.request_id}")[1] == ["upscaled.png"]
 
 
 def old(name: str, data: bytes = b"x") -> str:

@@ -26,7 +26,7 @@ def s3(settings, monkeypatch):
             "default": {
                 "BACKEND": "storages.backends.s3.S3Storage",
                 "OPTIONS": {"bucket_name": "artnex-results", "region_name": "us-east-1", "querystring_auth": True,
-                            "querystring_expire": settings.RESULT_TTL_SECONDS, "file_overwrite": False,
+                            "querystring_expire": settings.RESULT_TTL_SECONDS, "file_overwrite": True,
                             "signature_version": "s3v4"},
             },
         }
@@ -49,3 +49,13 @@ def test_result_url_is_presigned_for_the_remaining_life(s3) -> None:
     assert parts.netloc.startswith("artnex-results.s3") and parts.path.endswith("/upscaled.jpg")
     assert "X-Amz-Signature" in query
     assert 6 * 3600 - 5 <= int(query["X-Amz-Expires"][0]) <= 6 * 3600
+
+
+def test_a_second_write_replaces_the_object_under_the_same_name(s3) -> None:
+    """A retried or repeated write lands under the name its link signs, in one PUT."""
+    name = storage.result_name("req_ups_s3again", "png")
+    assert storage.save(name, b"first") == name
+    assert storage.save(name, b"second") == name
+    listed = s3.list_objects_v2(Bucket="artnex-results", Prefix="results/req_ups_s3again/")["Contents"]
+    assert [item["Key"] for item in listed] == [name]
+    assert storage.read(name) == b"second"
