@@ -8,6 +8,7 @@ in :func:`artnex.disconnect.disconnect_aware`, so the wait ends when the client 
 
 from __future__ import annotations
 
+import logging
 from typing import Any, cast
 
 from django.conf import settings
@@ -33,6 +34,8 @@ from .results import base_url_for, status_body
 from .serializers import UpscaleInputSerializer, UpscaleResultSerializer
 from .waiting import ClientLeft, give_up
 from .webhooks import delivery as webhooks
+
+log = logging.getLogger(__name__)
 
 FailureCode = UpscaleRequest.FailureCode
 
@@ -116,17 +119,25 @@ class UpscaleView(ApiView):
                 return _accepted(row, base_url, account)
             try:
                 row = services.wait(row.request_id, gone=client_gone(request))
+                # Everything the answer needs is built before the delivery is recorded: past
+                # that point a failure could no longer be refunded (a charge without a result).
+                headers = quota_state(account).headers()
                 result = outcome.deliver(row, base_url)
             except ClientLeft:
                 # Nobody reads this answer; an Idempotency-Key retry replays it: where to poll.
                 return _accepted(row, base_url, account)
-            except Exception:
+            except Exception as exc:
                 # Whatever went wrong after the charge, nothing was handed out: refund (a no-op
                 # for a request already failed and refunded). A dying process (SystemExit) is
                 # left to the stale sweep, as a killed one must be.
                 give_up(row.request_id, FailureCode.INTERNAL_ERROR, "the answer could not be built")
-                raise
-        return Response(result, headers=quota_state(account).headers())
+                if isinstance(exc, errors.ApiError):
+                    raise
+                # A bug or an outage, not a contract error: answer the contract's 500 with what
+                # became of the credits (the generic 500 cannot know).
+                log.exception("could not answer upscale %s", row.request_id)
+                raise outcome.failure(UpscaleRequest.objects.get(request_id=row.request_id)) from exc
+        return Response(result, headers=headers)
 
 
 def _accepted(row: UpscaleRequest, base_url: str, account: Account) -> Response:

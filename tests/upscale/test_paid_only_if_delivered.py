@@ -177,6 +177,25 @@ def test_a_link_that_cannot_be_built_is_refunded(api, customer, monkeypatch) -> 
     assert row.status == "failed" and not storage.exists(row.result_file)
 
 
+def test_an_answer_that_cannot_be_built_after_the_wait_is_refunded(api, customer, monkeypatch) -> None:
+    """The answer's rate-limit headers are built before the delivery is recorded: a database
+    error there refunds, instead of a charged request answered 500 without its link."""
+    from upscale import views
+
+    def quota_unreadable(account):
+        raise RuntimeError("database connection lost")
+
+    monkeypatch.setattr(views, "quota_state", quota_unreadable)
+    response = api.upscale(BODY, key=customer.key)
+
+    assert response.status_code == 500
+    body = response.json()
+    assert body["error"]["code"] == "internal_error"
+    assert_says_refunded(body)
+    assert_refunded(customer, body["request_id"])
+    assert UpscaleRequest.objects.get().delivered_at is None
+
+
 def test_worker_failures_say_truthfully_that_credits_were_refunded(api, customer, monkeypatch) -> None:
     def broken(*args, **kwargs):
         raise engine.EngineError("the model produced NaNs")
