@@ -70,17 +70,15 @@ def process_upscale(self: Task, request_id: str) -> None:
         result = engine.upscale_bytes(source, row.scale, config=engine_config(), model=row.model,
                                       out_format=row.output_format or row.input_format,
                                       progress=_still_wanted(request_id))
-        if not UpscaleRequest.objects.filter(request_id=request_id, status=Status.PROCESSING).exists():
-            # Another run of this request (a re-delivered copy) already succeeded, or the
-            # request failed. The result name is the request's one name, and saving replaces
-            # what is there: a write now would delete the winner's paid file first (a failed
-            # write or a kill would leave its link answering 404). Write nothing.
-            raise _Abandoned(request_id)
+        # Once more before writing: another run of this request (a re-delivered copy) may have
+        # succeeded meanwhile, and the result name is the request's one name. Write nothing then.
+        _ensure_still_processing(request_id)
         name = _save_with_retries(storage.result_name(request_id, result.extension), result.data)
     except _Abandoned:
+        # The row is terminal already: its failure or the other run's success deleted the input.
         outcome = "abandoned"
-        log.info("upscale %s was abandoned by its waiter; stopped", request_id)
-        storage.delete(row.input_file)
+        log.info("upscale %s is no longer processing (its waiter gave up, or another run finished it); stopped",
+                 request_id)
         return
     except SoftTimeLimitExceeded:
         lifecycle.fail(request_id, FailureCode.UPSCALE_TIMEOUT, "the upscale ran past its time limit")
@@ -128,10 +126,16 @@ def _still_wanted(request_id: str) -> Callable[[int, int], None]:
         if time.monotonic() - checked < 1.0:
             return
         checked = time.monotonic()
-        if not UpscaleRequest.objects.filter(request_id=request_id, status=Status.PROCESSING).exists():
-            raise _Abandoned(request_id)
+        _ensure_still_processing(request_id)
 
     return check
+
+
+def _ensure_still_processing(request_id: str) -> None:
+    """Raise :class:`_Abandoned` once the row has left ``processing``: its waiter gave up (and
+    refunded it), or another run of the same request finished it."""
+    if not UpscaleRequest.objects.filter(request_id=request_id, status=Status.PROCESSING).exists():
+        raise _Abandoned(request_id)
 
 
 def _save_with_retries(name: str, data: bytes) -> str:
