@@ -64,26 +64,29 @@ def submit(
             wait_deadline=None if wait_seconds is None or webhook_url
             else timezone.now() + timedelta(seconds=wait_seconds),
         )
-    except QuotaExhausted as exc:
-        storage.delete(input_file)
-        raise quota_exceeded(exc.quota) from exc
-    except lifecycle.TooManyUnfinished as exc:
-        storage.delete(input_file)
-        raise errors.RateLimitExceeded(
+    except BaseException as exc:
+        storage.delete(input_file)  # nothing was recorded: the upload must not outlive the refusal
+        refusal = _refusal(exc)
+        if refusal is None:
+            raise
+        raise refusal from exc
+    transaction.on_commit(partial(enqueue, request_id))
+    return row
+
+
+def _refusal(exc: BaseException) -> errors.ApiError | None:
+    """The contract's answer to a refusal of :func:`lifecycle.create`, None for anything else."""
+    if isinstance(exc, QuotaExhausted):
+        return quota_exceeded(exc.quota)
+    if isinstance(exc, lifecycle.TooManyUnfinished):
+        return errors.RateLimitExceeded(
             f"This account already has {exc.limit} upscale jobs queued or processing, the most its plan allows: "
             "wait for some to finish.",
             headers={"Retry-After": str(UNFINISHED_RETRY_AFTER_SECONDS)},
-        ) from exc
-    except lifecycle.NotEnoughCredits as exc:
-        storage.delete(input_file)
-        raise errors.InsufficientCredits(
-            f"This request costs {exc.price} credits; the balance is {exc.balance}."
-        ) from exc
-    except BaseException:
-        storage.delete(input_file)
-        raise
-    transaction.on_commit(partial(enqueue, request_id))
-    return row
+        )
+    if isinstance(exc, lifecycle.NotEnoughCredits):
+        return errors.InsufficientCredits(f"This request costs {exc.price} credits; the balance is {exc.balance}.")
+    return None
 
 
 def resolve_model(name: str | None) -> str:
