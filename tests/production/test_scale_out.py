@@ -15,7 +15,8 @@ import os
 import shutil
 import socket
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -174,32 +175,26 @@ def _redis_server() -> str:
     return found
 
 
-def _wait_for_redis(at: tuple[str, int], process: processes.Process) -> None:
-    import time
-
+def _wait_until(answers: Callable[[], bool], what: str, process: processes.Process) -> None:
+    """Poll ``answers`` until it is true; a service still starting may refuse or reset."""
     deadline = time.monotonic() + processes.START_BOUND_S
     while time.monotonic() < deadline:
         try:
-            if redis.Redis(host=at[0], port=at[1], socket_connect_timeout=1).ping():
+            if answers():
                 return
-        except redis.RedisError:
+        except (OSError, redis.RedisError):
             pass
         time.sleep(0.2)
-    pytest.fail(f"the broker host's Redis never answered on {at}:\n{process.tail()}")
+    pytest.fail(f"{what}:\n{process.tail()}")
+
+
+def _wait_for_redis(at: tuple[str, int], process: processes.Process) -> None:
+    _wait_until(lambda: bool(redis.Redis(host=at[0], port=at[1], socket_connect_timeout=1).ping()),
+                f"the broker host's Redis never answered on {at}", process)
 
 
 def _wait_until_answering(url: str, process: processes.Process) -> None:
-    import time
-
-    deadline = time.monotonic() + processes.START_BOUND_S
-    while time.monotonic() < deadline:
-        try:
-            if http("GET", url, timeout=5).status == 200:
-                return
-        except OSError:
-            pass
-        time.sleep(0.2)
-    pytest.fail(f"{process.name} never answered {url}:\n{process.tail()}")
+    _wait_until(lambda: http("GET", url, timeout=5).status == 200, f"{process.name} never answered {url}", process)
 
 
 def _submit_all(url: str, key: str, images: list[bytes]) -> list[Answer]:
