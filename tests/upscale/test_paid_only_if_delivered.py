@@ -31,6 +31,17 @@ def assert_says_refunded(body: dict) -> None:
     assert "No credits were charged" not in message
 
 
+def answered_refunded(response, customer, status: int, code: str) -> dict:
+    """The contract's error, its message saying the credits were refunded, and the ledger
+    agreeing: one charge, one refund, the balance back."""
+    assert response.status_code == status, response.content
+    body = response.json()
+    assert body["error"]["code"] == code
+    assert_says_refunded(body)
+    assert_refunded(customer, body["request_id"])
+    return body
+
+
 @pytest.fixture
 def no_worker(monkeypatch):
     queued: list[str] = []
@@ -123,13 +134,7 @@ def test_a_wait_longer_than_the_task_limit_keeps_the_task_limit(customer, monkey
 def test_a_waiter_that_gives_up_refunds_revokes_and_deletes_the_input(
         api, customer, no_worker, revoked, settings) -> None:
     settings.ARTNEX_WAIT_SECONDS = 0.3
-    response = api.upscale(BODY, key=customer.key)
-
-    assert response.status_code == 504
-    body = response.json()
-    assert body["error"]["code"] == "upscale_timeout"
-    assert_says_refunded(body)
-    assert_refunded(customer, body["request_id"])
+    body = answered_refunded(api.upscale(BODY, key=customer.key), customer, 504, "upscale_timeout")
     assert revoked == [body["request_id"]]
     assert not storage.exists(UpscaleRequest.objects.get().input_file)
 
@@ -166,13 +171,7 @@ def test_a_link_that_cannot_be_built_is_refunded(api, customer, monkeypatch) -> 
         raise RuntimeError("S3 presign: credentials expired")
 
     monkeypatch.setattr(storage, "result_url", presign_fails)
-    response = api.upscale(BODY, key=customer.key)
-
-    assert response.status_code == 500
-    body = response.json()
-    assert body["error"]["code"] == "internal_error"
-    assert_says_refunded(body)
-    assert_refunded(customer, body["request_id"])
+    answered_refunded(api.upscale(BODY, key=customer.key), customer, 500, "internal_error")
     row = UpscaleRequest.objects.get()
     assert row.status == "failed" and not storage.exists(row.result_file)
 
@@ -186,13 +185,7 @@ def test_an_answer_that_cannot_be_built_after_the_wait_is_refunded(api, customer
         raise RuntimeError("database connection lost")
 
     monkeypatch.setattr(views, "quota_state", quota_unreadable)
-    response = api.upscale(BODY, key=customer.key)
-
-    assert response.status_code == 500
-    body = response.json()
-    assert body["error"]["code"] == "internal_error"
-    assert_says_refunded(body)
-    assert_refunded(customer, body["request_id"])
+    answered_refunded(api.upscale(BODY, key=customer.key), customer, 500, "internal_error")
     assert UpscaleRequest.objects.get().delivered_at is None
 
 
