@@ -8,14 +8,25 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from spandrel import ImageModelDescriptor, ModelLoader, UnsupportedModelError, canonicalize_state_dict
 
 from .allocator import tune_glibc_malloc
 from .config import EngineConfig
 from .device import RRDBNET, SRVGG, Placement, configure_threads, resolve_device, resolve_precision
 from .errors import EngineError
 from .registry import ModelSpec, lookup
+from .spandrel_import import import_spandrel
 from .weights import ensure_weights
+
+# Before the first `from spandrel import`: spandrel's registry would otherwise import torchvision
+# and torch._dynamo, 1.0-1.2 s of every worker and `manage.py upscale` start.
+import_spandrel()
+
+from spandrel import (  # noqa: E402
+    ImageModelDescriptor,
+    ModelLoader,
+    UnsupportedModelError,
+    canonicalize_state_dict,
+)
 
 log = logging.getLogger(__name__)
 
