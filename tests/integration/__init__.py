@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from artnex import integration_env
-from tests.http_client import Answer, http, post_upscale
+from devstack.http import Answer, http, post_upscale
 
 __all__ = ["INTEGRATION", "Answer", "http", "needs_services", "optional_service", "post_upscale"]
 

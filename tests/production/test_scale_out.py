@@ -12,11 +12,8 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import socket
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -24,7 +21,6 @@ from urllib.parse import urlsplit, urlunsplit
 
 import boto3
 import pytest
-import redis
 from django.conf import settings
 from django.test import override_settings
 from django.utils import timezone
@@ -32,9 +28,9 @@ from moto.server import ThreadedMotoServer
 
 from billing import ledger
 from billing.models import LedgerEntry
+from devstack import processes, redis_server
 from tests.images import data_uri, image_bytes
 from tests.integration import Answer, http, needs_services, post_upscale
-from tests.production import processes
 from tests.production.network import Forwarder, Host, make_host, require_netns
 from upscale.models import UpscaleRequest
 
@@ -53,12 +49,6 @@ class Cluster:
     web_broker: Forwarder
     s3: object
     s3_endpoint: str
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _moved(url: str, host: str, port: int, path: str | None = None) -> str:
@@ -115,18 +105,17 @@ def cluster(django_db_setup: None, tmp_path_factory: pytest.TempPathFactory) -> 
         broker_host = make_host(0)
         cleanup.append(broker_host.remove)
         redis_at = (broker_host.address, 6379)
-        redis_server = processes.start(
-            "redis", broker_host.command([_redis_server(), "--bind", broker_host.address, "--port", "6379",
-                                          "--save", "", "--appendonly", "no",
-                                          # no password: only this test's namespaces reach the address
-                                          "--protected-mode", "no"]),
+        redis_process = processes.start(
+            "redis", broker_host.command(redis_server.argv(
+                broker_host.address, 6379, None,
+                "--protected-mode", "no")),  # no password: only this test's namespaces reach the address
             dict(os.environ), tmp_path_factory.mktemp("redis") / "redis.log")
-        cleanup.append(redis_server.stop)
-        _wait_for_redis(redis_at, redis_server)
+        cleanup.append(redis_process.stop)
+        redis_server.wait_until_answering(redis_at, redis_process)
 
         web_broker = Forwarder(("127.0.0.1", 0), redis_at).start()
         cleanup.append(web_broker.stop)
-        port = _free_port()
+        port = processes.free_port()
         tmp = tmp_path_factory.mktemp("web")
         # The web reaches the broker through a link the broker-outage test can cut.
         web_env = _environment(tmp, database=database, redis_at=redis_at, s3_endpoint=s3_endpoint,
@@ -167,34 +156,9 @@ def cluster(django_db_setup: None, tmp_path_factory: pytest.TempPathFactory) -> 
             undo()  # type: ignore[operator]
 
 
-def _redis_server() -> str:
-    found = shutil.which("redis-server") or next(
-        (path for path in ("/usr/bin/redis-server", "/usr/sbin/redis-server") if os.access(path, os.X_OK)), None)
-    if found is None:
-        pytest.fail("redis-server is not installed: the broker host needs its own Redis")
-    return found
-
-
-def _wait_until(answers: Callable[[], bool], what: str, process: processes.Process) -> None:
-    """Poll ``answers`` until it is true; a service still starting may refuse or reset."""
-    deadline = time.monotonic() + processes.START_BOUND_S
-    while time.monotonic() < deadline:
-        try:
-            if answers():
-                return
-        except (OSError, redis.RedisError):
-            pass
-        time.sleep(0.2)
-    pytest.fail(f"{what}:\n{process.tail()}")
-
-
-def _wait_for_redis(at: tuple[str, int], process: processes.Process) -> None:
-    _wait_until(lambda: bool(redis.Redis(host=at[0], port=at[1], socket_connect_timeout=1).ping()),
-                f"the broker host's Redis never answered on {at}", process)
-
-
 def _wait_until_answering(url: str, process: processes.Process) -> None:
-    _wait_until(lambda: http("GET", url, timeout=5).status == 200, f"{process.name} never answered {url}", process)
+    processes.wait_until(lambda: http("GET", url, timeout=5).status == 200, f"{process.name} never answered {url}",
+                         process)
 
 
 def _submit_all(url: str, key: str, images: list[bytes]) -> list[Answer]:

@@ -7,7 +7,6 @@ import io
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,7 +18,9 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from tests.http_client import Answer, http, post_upscale
+from devstack.http import Answer, http, post_upscale
+from devstack.manage import create_customer, manage
+from devstack.processes import free_port, session_members
 
 REPO = Path(__file__).resolve().parents[2]
 PRICE = 100  # the embedded default of ARTNEX_PRICE_CREDITS
@@ -33,26 +34,6 @@ _NOT_PASSED_ON = (
     "ARTNEX_API_KEY_PEPPER", "ARTNEX_INTEGRATION", "ARTNEX_WAIT_SECONDS", "ARTNEX_BURST_RATE",
     "PYTEST_CURRENT_TEST", "PORT", "HOST",
 )
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def session_members(session_id: int) -> list[int]:
-    """Live processes of a session: the stack and everything it started, however deep."""
-    members = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        state, _ppid, _pgrp, session = stat.rsplit(")", 1)[1].split()[:4]
-        if int(session) == session_id and state != "Z":
-            members.append(int(entry.name))
-    return members
 
 
 def assert_downloads_png(url: str, size: tuple[int, int]) -> None:
@@ -89,19 +70,10 @@ class Stack:
         self.process: subprocess.Popen[bytes] | None = None
 
     def manage(self, *args: str) -> str:
-        done = subprocess.run(
-            [sys.executable, "manage.py", *args], cwd=REPO, env=self.env, stdin=subprocess.DEVNULL,
-            capture_output=True, text=True, check=False,
-        )
-        assert done.returncode == 0, f"manage.py {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
-        return done.stdout
+        return manage(self.env, *args)
 
     def create_customer(self, email: str, credits: int, plan: str = "free") -> str:
-        """The operator's command; its new API key is the last line it prints."""
-        # --skip-checks: migrate has just run the system checks on this same code, and the
-        # checks import the URLconf and with it the whole engine (PyTorch), seconds per call.
-        output = self.manage("create_customer", email, "--credits", str(credits), "--plan", plan, "--skip-checks")
-        return output.strip().splitlines()[-1]
+        return create_customer(self.env, email, credits, plan)
 
     def start(self) -> None:
         with self.log.open("wb") as handle:

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from tests.http_client import Answer, http
+from devstack.http import Answer, http
 from tests.images import data_uri, image_bytes
 from tests.stack.harness import PRICE, Stack
 

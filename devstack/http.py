@@ -1,4 +1,5 @@
-"""A plain HTTP client for tests that talk to a real server (live_server, the `make run` stack)."""
+"""A plain HTTP client for tests and benchmarks that talk to a real server (live_server, the
+`make run` stack, bench/load.py's stack)."""
 
 from __future__ import annotations
 
