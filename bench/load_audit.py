@@ -1,0 +1,171 @@
+"""The invariants bench/load.py checks once the run has drained, from the stack's database (read
+through the product's own models) and from what the clients were answered.
+
+Money: every balance change is a ledger row; the balance moved by exactly the price of the
+results the clients received; a request is charged only if its result was handed out, and a
+failed one nets zero. Answers: each kept the contract, every 5xx is one the contract documents
+for the fault it overlapped. State: nothing is left queued or processing.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from load_faults import Fault
+from load_traffic import PRICE, Record
+
+# The 5xx each fault may cause, by the contract (docs/api.md): a queue that cannot take the
+# job; a job whose worker died (its waiter gave up, or it killed a worker twice).
+FAULT_5XX = {
+    "broker-restart": {"service_unavailable"},
+    "pool-kill": {"upscale_timeout", "processing_failed"},
+    "worker-kill": {"upscale_timeout", "processing_failed"},
+}
+_UNFINISHED = ("queued", "processing")
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "ok": self.ok, "detail": self.detail}
+
+
+def configure_django(env: Mapping[str, str]) -> None:
+    """This process reads the stack's database through the product's models, as its processes do."""
+    os.environ.update(env)
+    import django
+
+    django.setup()
+
+
+def unfinished(account_id: int) -> int:
+    from upscale.models import UpscaleRequest
+
+    return UpscaleRequest.objects.filter(account_id=account_id, status__in=_UNFINISHED).count()
+
+
+def drain(account_id: int, bound_s: float) -> float:
+    """Wait until no request of the account is queued or processing; the seconds it took."""
+    started = time.monotonic()
+    while unfinished(account_id) and time.monotonic() - started < bound_s:
+        time.sleep(0.5)
+    return time.monotonic() - started
+
+
+def _overlaps(record: Record, fault: Fault) -> bool:
+    return fault.started > 0 and record.started <= fault.recovered and record.ended >= fault.started
+
+
+def five_hundreds(records: list[Record], faults: list[Fault]) -> list[dict[str, Any]]:
+    """Every 5xx answer, with the fault it overlapped whose contract allows its code (or none)."""
+    found = []
+    for record in records:
+        if record.status >= 500:
+            cause = next((f.name for f in faults if _overlaps(record, f) and record.code in FAULT_5XX[f.name]), "")
+            found.append({"at": round(record.started, 2), "status": record.status, "code": record.code,
+                          "kind": record.kind, "request_id": record.request_id, "fault": cause})
+    return found
+
+
+def _ledger(account_id: int) -> tuple[int, dict[str, list[tuple[str, int]]]]:
+    """The account's opening credits (entries of no request) and each request's entries."""
+    from billing.models import LedgerEntry
+
+    opening, per_request = 0, defaultdict(list)
+    for request_id, kind, amount in LedgerEntry.objects.filter(account_id=account_id).values_list(
+            "request_id", "kind", "amount"):
+        if request_id:
+            per_request[request_id].append((kind, amount))
+        else:
+            opening += amount
+    return opening, per_request
+
+
+def _rows(account_id: int) -> dict[str, tuple[str, int]]:
+    from upscale.models import UpscaleRequest
+
+    return {request_id: (status, charged) for request_id, status, charged in
+            UpscaleRequest.objects.filter(account_id=account_id).values_list(
+                "request_id", "status", "credits_charged")}
+
+
+def _check(name: str, problems: Iterable[str], detail: str = "") -> Check:
+    listed = list(problems)
+    shown = "; ".join(listed[:8]) + (f"; ... {len(listed) - 8} more" if len(listed) > 8 else "")
+    return Check(name, not listed, shown or detail)
+
+
+def answer_checks(records: list[Record], faults: list[Fault]) -> list[Check]:
+    fives = five_hundreds(records, faults)
+    delivered = [r for r in records if r.status == 200 or r.outcome == "succeeded"]
+    return [
+        _check("every answer kept the contract",
+               (f"{r.kind} {r.detail} {r.request_id or '-'}: {r.problem}" for r in records if r.problem),
+               f"{len(records)} answers checked"),
+        _check("every 5xx is documented for the fault it overlapped",
+               (f"{f['status']} {f['code']} at {f['at']} s ({f['request_id']})" for f in fives if not f["fault"]),
+               f"{len(fives)} 5xx, each during a fault that explains it"),
+        _check("every result link downloads the right image",
+               (f"{r.request_id}: {r.problem}" for r in delivered if not r.delivered),
+               f"{len(delivered)} results downloaded and checked"),
+    ]
+
+
+def money_checks(records: list[Record], account_id: int) -> list[Check]:
+    from accounts.models import Account
+    from billing import ledger
+
+    balance, kept = Account.objects.get(pk=account_id).credits, ledger.ledger_balance(account_id)
+    opening, per_request = _ledger(account_id)
+    rows = _rows(account_id)
+    delivered = {r.request_id for r in records if r.delivered}
+    charged = {rid for rid, entries in per_request.items() if sum(amount for _, amount in entries) == -PRICE}
+    refused = {r.request_id for r in records if 400 <= r.status < 500}
+    answered = {r.request_id for r in records}
+    return [
+        _check("every balance change is a ledger row",
+               [f"balance {balance} != ledger {kept}"] if balance != kept else [], f"balance {balance} = ledger"),
+        _check("the balance moved by the price of the results delivered",
+               [f"{opening} - {balance} != {PRICE} x {len(delivered)}"] if opening - balance != PRICE * len(delivered)
+               else [], f"{opening} - {balance} = {PRICE} x {len(delivered)} results"),
+        _check("charged exactly the requests whose result was delivered",
+               [*(f"{rid} charged, not delivered" for rid in sorted(charged - delivered)),
+                *(f"{rid} delivered, not charged" for rid in sorted(delivered - charged)),
+                *(f"{rid} succeeded, not delivered" for rid, (s, _) in rows.items()
+                  if s == "succeeded" and rid not in delivered)],
+               f"{len(charged)} charged = {len(delivered)} delivered"),
+        _check("failed requests net zero, charged and refunded at most once",
+               [*(f"{rid} {status} keeps {amount}" for rid, (status, amount) in rows.items()
+                  if status == "failed" and (amount or sum(a for _, a in per_request.get(rid, [])))),
+                *(f"{rid}: {entries}" for rid, entries in per_request.items()
+                  if max(sum(1 for k, _ in entries if k == kind) for kind in ("charge", "refund")) > 1)],
+               f"{sum(1 for s, _ in rows.values() if s == 'failed')} failed, each refunded"),
+        _check("refused requests left no row and no charge",
+               (rid for rid in sorted(refused) if rid in rows or rid in per_request), f"{len(refused)} refused"),
+        _check("every request in the database was answered to a client",
+               sorted(set(rows) - answered), f"{len(rows)} rows"),
+    ]
+
+
+def state_checks(account_id: int, faults: list[Fault]) -> list[Check]:
+    left = unfinished(account_id)
+    return [
+        _check("no request left queued or processing", [f"{left} unfinished"] if left else [], "all terminal"),
+        _check("every fault happened as planned",
+               [*(f"{f.name}: {f.error}" for f in faults if f.error),
+                *(f"{f.name}: the kill missed the job" for f in faults if f.mid_job is False)],
+               ", ".join(f.name for f in faults) or "no faults planned"),
+    ]
+
+
+def audit(records: list[Record], faults: list[Fault], account_id: int) -> list[Check]:
+    return [*answer_checks(records, faults), *money_checks(records, account_id), *state_checks(account_id, faults)]
