@@ -116,6 +116,7 @@ class UpscaleView(ApiView):
             if body.get("webhook_url"):
                 webhooks.prepare(row, webhooks.Target(body["webhook_url"], base_url))
             if respond_async:
+                _raise_if_failed_already(row)
                 return _accepted(row, base_url, account)
             try:
                 row = services.wait(row.request_id, gone=client_gone(request))
@@ -138,6 +139,16 @@ class UpscaleView(ApiView):
                 log.exception("could not answer upscale %s", row.request_id)
                 raise outcome.failure(UpscaleRequest.objects.get(request_id=row.request_id)) from exc
         return Response(result, headers=headers)
+
+
+def _raise_if_failed_already(row: UpscaleRequest) -> None:
+    """A job that failed before its 202 was sent (the queue refused it on commit: failed and
+    refunded at once) is answered its contract error, as a synchronous request is. A 202 would
+    claim it was accepted, and its Idempotency-Key would replay that refunded failure for 24
+    hours instead of letting the client's retry do the work."""
+    row.refresh_from_db(fields=["status", "error_code"])
+    if row.status == UpscaleRequest.Status.FAILED:
+        raise outcome.failure(row)
 
 
 def _accepted(row: UpscaleRequest, base_url: str, account: Account) -> Response:

@@ -97,6 +97,31 @@ def test_failed_request_status_shows_the_error(v1, customer, monkeypatch) -> Non
     assert customer.refresh().credits == 1000 == ledger.ledger_balance(customer.account.pk)
 
 
+def test_async_request_the_queue_refuses_is_503_refunded_and_its_key_free(v1, customer, monkeypatch) -> None:
+    """With the broker down the job is failed and refunded before the answer is sent: the client
+    gets that failure as a synchronous request does (503), not a 202 "accepted" for a job that
+    already failed. Its Idempotency-Key is then free, so the documented retry does the work."""
+
+    def down(*args, **kwargs):
+        raise ConnectionRefusedError("broker unreachable")
+
+    monkeypatch.setattr(services.process_upscale, "apply_async", down)
+    refused = v1.post({"image": IMAGE, "async": True}, customer.key, **{"Idempotency-Key": "retry-me"})
+    assert refused.status_code == 503, refused.content
+    body = refused.json()
+    assert (body["success"], body["error"]["code"]) == (False, "service_unavailable")
+    assert "refunded" in body["error"]["message"]
+    assert customer.refresh().credits == 1000 == ledger.ledger_balance(customer.account.pk)
+
+    monkeypatch.undo()  # the broker is back
+    retried = v1.post({"image": IMAGE, "async": True}, customer.key, **{"Idempotency-Key": "retry-me"})
+    assert retried.status_code == 202, retried.content
+    assert "Idempotent-Replayed" not in retried
+    assert retried.json()["request_id"] != body["request_id"]
+    assert v1.get(f"/v1/upscale/{retried.json()['request_id']}", customer.key).json()["status"] == "succeeded"
+    assert customer.refresh().credits == 900 == ledger.ledger_balance(customer.account.pk)
+
+
 def test_only_the_owner_sees_a_request(v1, make_customer) -> None:
     owner, other = make_customer(), make_customer()
     request_id = v1.post({"image": IMAGE}, owner.key).json()["request_id"]
