@@ -98,6 +98,10 @@ def _rows(account_id: int) -> dict[str, tuple[str, int]]:
                 "request_id", "status", "credits_charged")}
 
 
+def _net(per_request: Mapping[str, list[tuple[str, int]]], request_id: str) -> int:
+    return sum(amount for _, amount in per_request.get(request_id, []))
+
+
 def _check(name: str, problems: Iterable[str], detail: str = "") -> Check:
     listed = list(problems)
     shown = "; ".join(listed[:8]) + (f"; ... {len(listed) - 8} more" if len(listed) > 8 else "")
@@ -120,6 +124,22 @@ def answer_checks(records: list[Record], faults: list[Fault]) -> list[Check]:
     ]
 
 
+def _not_net_zero(rows: Mapping[str, tuple[str, int]], per_request: Mapping[str, list[tuple[str, int]]]) -> list[str]:
+    """Failed requests that kept credits, and requests charged or refunded more than once."""
+    kept = [f"{rid} failed: credits_charged {charged}, ledger {_net(per_request, rid)}"
+            for rid, (status, charged) in rows.items() if status == "failed" and (charged or _net(per_request, rid))]
+    repeated = [f"{rid}: {entries}" for rid, entries in per_request.items()
+                if max(sum(1 for k, _ in entries if k == kind) for kind in ("charge", "refund")) > 1]
+    return kept + repeated
+
+
+def _charged_not_delivered(rows: Mapping[str, tuple[str, int]], charged: set[str], delivered: set[str]) -> list[str]:
+    return [*(f"{rid} charged, not delivered" for rid in sorted(charged - delivered)),
+            *(f"{rid} delivered, not charged" for rid in sorted(delivered - charged)),
+            *(f"{rid} succeeded, not delivered" for rid, (status, _) in rows.items()
+              if status == "succeeded" and rid not in delivered)]
+
+
 def money_checks(records: list[Record], account_id: int) -> list[Check]:
     from accounts.models import Account
     from billing import ledger
@@ -128,31 +148,24 @@ def money_checks(records: list[Record], account_id: int) -> list[Check]:
     opening, per_request = _ledger(account_id)
     rows = _rows(account_id)
     delivered = {r.request_id for r in records if r.delivered}
-    charged = {rid for rid, entries in per_request.items() if sum(amount for _, amount in entries) == -PRICE}
+    charged = {rid for rid in per_request if _net(per_request, rid) == -PRICE}
     refused = {r.request_id for r in records if 400 <= r.status < 500}
-    answered = {r.request_id for r in records}
+    moved, price = opening - balance, PRICE * len(delivered)
     return [
         _check("every balance change is a ledger row",
                [f"balance {balance} != ledger {kept}"] if balance != kept else [], f"balance {balance} = ledger"),
         _check("the balance moved by the price of the results delivered",
-               [f"{opening} - {balance} != {PRICE} x {len(delivered)}"] if opening - balance != PRICE * len(delivered)
-               else [], f"{opening} - {balance} = {PRICE} x {len(delivered)} results"),
+               [f"{opening} - {balance} != {PRICE} x {len(delivered)}"] if moved != price else [],
+               f"{opening} - {balance} = {PRICE} x {len(delivered)} results"),
         _check("charged exactly the requests whose result was delivered",
-               [*(f"{rid} charged, not delivered" for rid in sorted(charged - delivered)),
-                *(f"{rid} delivered, not charged" for rid in sorted(delivered - charged)),
-                *(f"{rid} succeeded, not delivered" for rid, (s, _) in rows.items()
-                  if s == "succeeded" and rid not in delivered)],
+               _charged_not_delivered(rows, charged, delivered),
                f"{len(charged)} charged = {len(delivered)} delivered"),
-        _check("failed requests net zero, charged and refunded at most once",
-               [*(f"{rid} {status} keeps {amount}" for rid, (status, amount) in rows.items()
-                  if status == "failed" and (amount or sum(a for _, a in per_request.get(rid, [])))),
-                *(f"{rid}: {entries}" for rid, entries in per_request.items()
-                  if max(sum(1 for k, _ in entries if k == kind) for kind in ("charge", "refund")) > 1)],
+        _check("failed requests net zero, charged and refunded at most once", _not_net_zero(rows, per_request),
                f"{sum(1 for s, _ in rows.values() if s == 'failed')} failed, each refunded"),
         _check("refused requests left no row and no charge",
                (rid for rid in sorted(refused) if rid in rows or rid in per_request), f"{len(refused)} refused"),
         _check("every request in the database was answered to a client",
-               sorted(set(rows) - answered), f"{len(rows)} rows"),
+               sorted(set(rows) - {r.request_id for r in records}), f"{len(rows)} rows"),
     ]
 
 

@@ -275,6 +275,9 @@ def async_upscale(run: Run, client: int, sample: Sample, scale: int, replay: boo
         if answer.status != 202:
             _judge_failure(record, answer)
             return answer.status >= 500
+        if _body(answer).get("success") is not True or _body(answer).get("status") == "failed":
+            record.problem = f"202 for a job that had already failed: {answer.body[:200]!r}"
+            return False
         if replay:
             _replay(run, record, body, key)
         _poll(run, record, str(_body(answer)["status_url"]), sample, scale)

@@ -8,6 +8,7 @@ here skips, so the unit tier can never pick them up by accident.
 from __future__ import annotations
 
 import os
+from typing import NoReturn
 from urllib.parse import urlsplit
 
 import pytest
@@ -15,7 +16,7 @@ import pytest
 from artnex import integration_env
 from devstack.http import Answer, http, post_upscale
 
-__all__ = ["INTEGRATION", "Answer", "http", "needs_services", "optional_service", "post_upscale"]
+__all__ = ["INTEGRATION", "Answer", "http", "needs_services", "optional_service", "post_upscale", "unavailable"]
 
 INTEGRATION = os.environ.get("ARTNEX_INTEGRATION") == "1"
 
@@ -33,7 +34,12 @@ def optional_service(name: str) -> str:
     if integration_env.answers(url):
         return url
     parts = urlsplit(url)
-    message = f"no answer from {name} ({parts.scheme}://{parts.hostname}:{parts.port}, ARTNEX_TEST_{name})"
+    unavailable(f"no answer from {name} ({parts.scheme}://{parts.hostname}:{parts.port}, ARTNEX_TEST_{name})",
+                "start it to run this test")
+
+
+def unavailable(message: str, remedy: str) -> NoReturn:
+    """Skip a test for something this machine lacks, or under ARTNEX_REQUIRE_INTEGRATION=1 (CI) fail it."""
     if integration_env.required():
         pytest.fail(f"{message}; ARTNEX_REQUIRE_INTEGRATION=1 requires it")
-    pytest.skip(f"{message}: start it to run this test")
+    pytest.skip(f"{message}: {remedy}")

@@ -1,0 +1,72 @@
+"""bench/load.py at a tiny size: the production stack (web, two upscale workers, housekeeping,
+beat; PostgreSQL, a Redis broker and cache of its own) under two clients while a worker's pool
+process is killed mid-job and the broker is restarted. The run's own audit must pass, and the
+summary must show that the faults really happened to a running job.
+
+No timing thresholds: the figures are printed, never asserted. Integration tier: it needs
+PostgreSQL (and redis-server installed, for the stack's own broker and cache).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+
+from devstack.processes import REPO
+from tests.integration import needs_services, unavailable
+
+pytestmark = [pytest.mark.integration, needs_services]
+# A guard against a hang, not a measurement: the run takes about a minute.
+_HANG_GUARD_S = 600
+
+
+@pytest.fixture(scope="module")
+def summary(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    if shutil.which("redis-server") is None:
+        unavailable("redis-server is not installed (the stack runs a broker and a cache of its own)",
+                    "install it to run this test")
+    folder = tmp_path_factory.mktemp("load")
+    done = subprocess.run(
+        [sys.executable, "bench/load.py", "--clients", "2", "--requests", "10", "--faults", "pool-kill",
+         "broker-restart", "--task-time-limit", "10", "--out", str(folder / "run"), "--json",
+         str(folder / "summary.json")],
+        cwd=REPO, capture_output=True, text=True, timeout=_HANG_GUARD_S, check=False,
+    )
+    print(done.stdout[-6000:])  # the figures, for whoever reads the test's output
+    assert (folder / "summary.json").exists(), f"no summary (exit {done.returncode}):\n{done.stderr[-6000:]}"
+    result: dict[str, Any] = json.loads((folder / "summary.json").read_text())
+    assert done.returncode == (0 if result["ok"] else 1), done.stderr[-3000:]
+    return result
+
+
+def test_the_audit_passes(summary: dict[str, Any]) -> None:
+    failed = [check for check in summary["audit"] if not check["ok"]]
+    assert not failed, json.dumps(failed, indent=1)
+    assert summary["ok"] is True
+    assert summary["requests"] >= 10 and summary["results"] > 0
+
+
+def test_the_pool_kill_hit_a_running_job_which_another_pool_process_finished(summary: dict[str, Any]) -> None:
+    (fault,) = [fault for fault in summary["faults"] if fault["name"] == "pool-kill"]
+    assert fault["error"] == "" and fault["mid_job"] is True, fault
+    # Celery rejected the lost job back onto the queue; a worker took it over, and the victim's
+    # client, still waiting, got its result: charged once (the audit's ledger checks).
+    assert fault["redelivered_to"], fault
+    final = fault["victim"][-1]
+    assert (final["status"], final["delivered"]) == (200, True), fault
+    assert any("SIGKILL" in what for _, what in fault["events"]), fault
+
+
+def test_the_broker_restarted_and_every_consumer_reconnected(summary: dict[str, Any]) -> None:
+    (fault,) = [fault for fault in summary["faults"] if fault["name"] == "broker-restart"]
+    assert fault["error"] == "", fault
+    reconnected = {what.split()[0] for _, what in fault["events"] if what.endswith(" reconnected")}
+    assert reconnected == {"worker1", "worker2", "housekeeping"}, fault
+    # Whatever the restart refused was a documented 503, refunded (the audit), and retried.
+    for five in summary["five_hundreds"]:
+        assert (five["status"], five["code"], five["fault"]) == (503, "service_unavailable", "broker-restart")
