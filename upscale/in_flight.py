@@ -9,6 +9,7 @@ that dies holding slots gives them back by expiry, never leaving an account lock
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,6 +20,7 @@ from django.core.cache import cache
 
 from artnex.errors import RateLimitExceeded
 
+log = logging.getLogger(__name__)
 # How long a client told "too many in flight" should wait: upscales of small images finish
 # within seconds, so a slot usually frees up soon; a fixed answer keeps clients simple.
 RETRY_AFTER_SECONDS = 5
@@ -30,9 +32,15 @@ class Slot:
     token: str
 
     def release(self) -> None:
-        # Only the holder frees its slot: after an expiry another request may own the key.
-        if cache.get(self.key) == self.token:
-            cache.delete(self.key)
+        """Free the slot. Best effort: by now the request may be charged and its answer built,
+        and a cache that went down must not turn that answer into an error (the client would
+        retry and pay twice); the slot then frees itself when it expires."""
+        try:
+            # Only the holder frees its slot: after an expiry another request may own the key.
+            if cache.get(self.key) == self.token:
+                cache.delete(self.key)
+        except Exception:
+            log.warning("could not give back in-flight slot %s; it expires on its own", self.key, exc_info=True)
 
 
 def _lifetime() -> int:

@@ -3,13 +3,18 @@ and failed image downloads weigh on the burst limit."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.core.cache import cache
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from accounts.models import Plan
 from accounts.plans import IN_FLIGHT_LIMITS
+from billing import ledger
 from tests.images import data_uri, image_bytes
 from upscale import in_flight
+from upscale.models import UpscaleRequest
 
 pytestmark = pytest.mark.django_db
 BODY = {"image": data_uri(image_bytes())}
@@ -75,3 +80,39 @@ def test_other_errors_count_once(api, customer, settings) -> None:
     settings.ARTNEX_BURST_RATE = "3/m"
     codes = [api.upscale({"image": "data:image/png;base64,!!"}, key=customer.key).status_code for _ in range(4)]
     assert codes == [400, 400, 400, 429]
+
+
+class CacheDownAfterAcquire:
+    """The shared cache as a request sees it when Redis goes down while the request runs: the
+    slot was taken, giving it back fails."""
+
+    def __init__(self, real: Any) -> None:
+        self.real = real
+
+    def add(self, *args: Any, **kwargs: Any) -> bool:
+        return bool(self.real.add(*args, **kwargs))
+
+    def get(self, *args: Any, **kwargs: Any) -> Any:
+        raise RedisConnectionError("Error 111 connecting to 127.0.0.1:6380. Connection refused.")
+
+    delete = get
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("asynchronous", [False, True])
+def test_a_cache_outage_after_the_work_does_not_take_the_answer_away(api, customer, monkeypatch,
+                                                                    asynchronous) -> None:
+    """Found by bench/load.py's cache restart: the result was delivered and charged (or the async
+    job accepted and charged), then giving the slot back raised, and the client got 503 "No
+    credits were charged" with its Idempotency-Key freed, so its retry paid a second time. The
+    slot expires on its own (in_flight._lifetime); the answer must stand."""
+    monkeypatch.setattr(in_flight, "cache", CacheDownAfterAcquire(cache))
+
+    response = api.upscale({**BODY, "async": asynchronous}, key=customer.key, HTTP_IDEMPOTENCY_KEY="once")
+
+    assert response.status_code == (202 if asynchronous else 200), response.content
+    row = UpscaleRequest.objects.get(request_id=response.json()["request_id"])
+    assert (row.status, row.credits_charged) == ("succeeded", 100)
+    assert customer.refresh().credits == 900 == ledger.ledger_balance(customer.account.pk)
+    replay = api.upscale({**BODY, "async": asynchronous}, key=customer.key, HTTP_IDEMPOTENCY_KEY="once")
+    assert replay["Idempotent-Replayed"] == "true" and customer.refresh().credits == 900
