@@ -6,9 +6,10 @@ database and a Redis broker and cache of its own, all on loopback), opens a cust
 the operator's create_customer, and runs K client threads with a customer's mix of requests:
 synchronous x2 and x4 upscales of 48-96 px PNG and JPEG crops, async jobs polled to their end
 (some submitted twice with their Idempotency-Key), and broken requests that must get the
-contract's 400s. Meanwhile it kills a worker's pool process mid-job, restarts the broker and
-kills a whole worker mid-job (starting a replacement). Once the work has drained, it audits
-the answers and the ledger (bench/load_audit.py) and exits 1 if any invariant broke.
+contract's 400s. Meanwhile it kills a worker's pool process mid-job, restarts the broker,
+restarts the cache and kills a whole worker mid-job, starting a replacement (bench/load_faults.py).
+Once the work has drained, it audits the answers and the ledger (bench/load_audit.py) and
+exits 1 if any invariant broke.
 
     .venv/bin/python bench/load.py                                   # 4 clients, 2 workers, >= 200 requests
     .venv/bin/python bench/load.py --clients 2 --requests 10 --faults pool-kill --json out.json
@@ -59,7 +60,8 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--duration", type=float, default=None, help="or at least this many seconds of traffic")
     parser.add_argument("--faults", nargs="*", default=list(TRIGGERS), choices=list(TRIGGERS),
                         help="faults to inject, in order (default: all; none: no argument)")
-    parser.add_argument("--broker-down", type=float, default=2.0, help="seconds the broker stays down (default 2)")
+    parser.add_argument("--redis-down", type=float, default=2.0,
+                        help="seconds a restarted Redis server (broker, cache) stays down (default 2)")
     parser.add_argument("--task-time-limit", type=int, default=30,
                         help="ARTNEX_TASK_TIME_LIMIT; the visibility timeout is 15 s more (default 30)")
     parser.add_argument("--wait", type=int, default=300, help="ARTNEX_WAIT_SECONDS (default 300, production's)")
@@ -114,7 +116,7 @@ def drive(args: argparse.Namespace, stack: ServiceStack) -> dict[str, Any]:
         return max(run.issued / args.requests if args.requests else 0.0, by_time)
 
     threads = [threading.Thread(target=inject, name="faults", daemon=True,
-                                args=(run, stack, plan, progress, account_id, args.broker_down, faults_done))]
+                                args=(run, stack, plan, progress, account_id, args.redis_down, faults_done))]
     threads += [threading.Thread(target=client, name=f"client{i}", args=(run, i, args.seed, samples))
                 for i in range(args.clients)]
     for thread in threads:

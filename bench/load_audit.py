@@ -23,6 +23,7 @@ from load_traffic import PRICE, Record
 # job; a job whose worker died (its waiter gave up, or it killed a worker twice).
 FAULT_5XX = {
     "broker-restart": {"service_unavailable"},
+    "cache-restart": {"service_unavailable"},
     "pool-kill": {"upscale_timeout", "processing_failed"},
     "worker-kill": {"upscale_timeout", "processing_failed"},
 }

@@ -6,6 +6,8 @@
   a replacement worker started. The job comes back after the broker's visibility timeout.
 - ``broker-restart``: the broker (the stack's own redis-server) stopped with SIGTERM, left down
   a moment, started again on its data.
+- ``cache-restart``: the same for the shared cache (rate-limit counters, in-flight slots,
+  re-delivery counts), which comes back empty.
 
 A kill needs a job running: the injector sends its own synchronous upscale of a bigger image
 (the victim), waits until a worker's log says it started, and kills that worker at once. The
@@ -28,7 +30,7 @@ from devstack import processes
 from devstack.stack import ServiceStack
 
 # When each fault starts, as a share of the run's progress (requests sent, or time).
-TRIGGERS = {"pool-kill": 0.2, "broker-restart": 0.45, "worker-kill": 0.7}
+TRIGGERS = {"pool-kill": 0.2, "broker-restart": 0.4, "cache-restart": 0.55, "worker-kill": 0.7}
 VICTIM_SIZES = {"pool-kill": (384, 384), "worker-kill": (384, 320)}
 _BOUND_S = 180.0  # a guard against a hang, not a measurement
 
@@ -163,6 +165,14 @@ def broker_restart(run: Run, stack: ServiceStack, fault: Fault, down_s: float) -
     fault.recovered = run.now()
 
 
+def cache_restart(run: Run, stack: ServiceStack, fault: Fault, down_s: float) -> None:
+    fault.started = run.now()
+    fault.note(run, "SIGTERM to the cache")
+    stack.restart_cache(down_s)
+    fault.note(run, f"cache back (empty) after {down_s:g} s down")
+    fault.recovered = run.now()
+
+
 def inject(run: Run, stack: ServiceStack, plan: list[Fault], progress: Callable[[], float], account_id: int,
            broker_down_s: float, done: threading.Event) -> None:
     """The fault thread: each fault of ``plan`` once the run has got to its trigger."""
@@ -176,6 +186,8 @@ def inject(run: Run, stack: ServiceStack, plan: list[Fault], progress: Callable[
                     pool_kill(run, stack, fault, account_id)
                 elif fault.name == "worker-kill":
                     worker_kill(run, stack, fault, account_id)
+                elif fault.name == "cache-restart":
+                    cache_restart(run, stack, fault, broker_down_s)
                 else:
                     broker_restart(run, stack, fault, broker_down_s)
             except (TimeoutError, OSError, processes.ProcessFailed) as exc:

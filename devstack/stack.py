@@ -4,7 +4,7 @@ PostgreSQL database and two Redis servers of the stack's own (the broker, persis
 production broker is, and the shared cache). Every address is on loopback.
 
 bench/load.py drives it and breaks it: a worker's pool process or a whole worker killed
-mid-job (and replaced), the broker restarted.
+mid-job (and replaced), the broker or the cache restarted.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import secrets
 import signal
 import subprocess
 import time
+from collections import Counter
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
@@ -77,11 +78,13 @@ class ServiceStack:
         self.env = production_environment(options, database_url, self.broker_port, self.cache_port, web_port)
         self.url = f"http://{LOOPBACK}:{web_port}"
         self._broker_argv = redis_server.argv(LOOPBACK, self.broker_port, self.folder / "broker-data")
-        self.broker_restarts = 0
+        self._cache_argv = redis_server.argv(LOOPBACK, self.cache_port)
+        self.restarts: Counter[str] = Counter()  # per server name: names each new log
         self.broker: processes.Process | None = None
+        self.cache: processes.Process | None = None
         self.web: processes.Process | None = None
         self.workers: list[processes.Process] = []
-        self.services: list[processes.Process] = []  # the cache, housekeeping, beat
+        self.services: list[processes.Process] = []  # housekeeping, beat
 
     def _start(self, name: str, argv: list[str], env: Mapping[str, str] | None = None) -> processes.Process:
         return processes.start(name, argv, dict(env or self.env), self.folder / f"{name}.log")
@@ -90,10 +93,9 @@ class ServiceStack:
         (self.folder / "broker-data").mkdir(parents=True, exist_ok=True)
         local_setup.prepare(Path(self.env["ARTNEX_VAR_DIR"]))
         self.broker = self._start("broker", self._broker_argv)
-        cache = self._start("cache", redis_server.argv(LOOPBACK, self.cache_port))
-        self.services.append(cache)
+        self.cache = self._start("cache", self._cache_argv)
         redis_server.wait_until_answering((LOOPBACK, self.broker_port), self.broker)
-        redis_server.wait_until_answering((LOOPBACK, self.cache_port), cache)
+        redis_server.wait_until_answering((LOOPBACK, self.cache_port), self.cache)
         manage.manage(self.env, "migrate", "--noinput")
         manage.manage(self.env, "collectstatic", "--noinput", "--verbosity", "0")
         self.web = self._start("web", processes.command("web"))
@@ -125,19 +127,29 @@ class ServiceStack:
         """Stop the broker as its service manager does (SIGTERM: it writes its append-only file
         and exits), leave it down ``down_s``, start it again on the same port and data."""
         assert self.broker is not None, "the stack was not started"
-        self.broker.popen.send_signal(signal.SIGTERM)
-        self.broker.popen.wait(timeout=_STOP_BOUND_S)
+        self.broker = self._restart(self.broker, self._broker_argv, self.broker_port, down_s)
+
+    def restart_cache(self, down_s: float) -> None:
+        """The same for the cache, which keeps nothing: it comes back empty."""
+        assert self.cache is not None, "the stack was not started"
+        self.cache = self._restart(self.cache, self._cache_argv, self.cache_port, down_s)
+
+    def _restart(self, server: processes.Process, argv: list[str], port: int, down_s: float) -> processes.Process:
+        server.popen.send_signal(signal.SIGTERM)
+        server.popen.wait(timeout=_STOP_BOUND_S)
         time.sleep(down_s)
-        self.broker_restarts += 1
-        self.broker = self._start(f"broker-{self.broker_restarts + 1}", self._broker_argv)
-        redis_server.wait_until_answering((LOOPBACK, self.broker_port), self.broker)
+        base = server.name.split("-")[0]
+        self.restarts[base] += 1
+        again = self._start(f"{base}-{self.restarts[base] + 1}", argv)
+        redis_server.wait_until_answering((LOOPBACK, port), again)
+        return again
 
     def create_customer(self, email: str, credits: int, plan: str) -> str:
         return manage.create_customer(self.env, email, credits, plan)
 
     def stop(self) -> None:
         """The web first (no new work), then the workers (warm shutdown), then the services."""
-        for process in [self.web, *self.workers, *reversed(self.services), self.broker]:
+        for process in [self.web, *self.workers, *reversed(self.services), self.cache, self.broker]:
             if process is not None:
                 with suppress(subprocess.TimeoutExpired, OSError):
                     process.stop()
