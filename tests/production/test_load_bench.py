@@ -1,7 +1,7 @@
 """bench/load.py at a tiny size: the production stack (web, two upscale workers, housekeeping,
 beat; PostgreSQL, a Redis broker and cache of its own) under two clients while a worker's pool
-process is killed mid-job and the broker is restarted. The run's own audit must pass, and the
-summary must show that the faults really happened to a running job.
+process is killed mid-job, the broker is restarted and the cache is restarted. The run's own
+audit must pass, and the summary must show that the faults really happened.
 
 No timing thresholds: the figures are printed, never asserted. Integration tier: it needs
 PostgreSQL (and redis-server installed, for the stack's own broker and cache).
@@ -33,7 +33,7 @@ def summary(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     folder = tmp_path_factory.mktemp("load")
     done = subprocess.run(
         [sys.executable, "bench/load.py", "--clients", "2", "--requests", "10", "--faults", "pool-kill",
-         "broker-restart", "--task-time-limit", "10", "--out", str(folder / "run"), "--json",
+         "broker-restart", "cache-restart", "--task-time-limit", "10", "--out", str(folder / "run"), "--json",
          str(folder / "summary.json")],
         cwd=REPO, capture_output=True, text=True, timeout=_HANG_GUARD_S, check=False,
     )
@@ -67,6 +67,12 @@ def test_the_broker_restarted_and_every_consumer_reconnected(summary: dict[str, 
     assert fault["error"] == "", fault
     reconnected = {what.split()[0] for _, what in fault["events"] if what.endswith(" reconnected")}
     assert reconnected == {"worker1", "worker2", "housekeeping"}, fault
-    # Whatever the restart refused was a documented 503, refunded (the audit), and retried.
+
+
+def test_what_the_restarts_refused_was_a_documented_503_during_them(summary: dict[str, Any]) -> None:
+    """Refunded (the audit's ledger checks) and retried by the client with its Idempotency-Key."""
+    (cache,) = [fault for fault in summary["faults"] if fault["name"] == "cache-restart"]
+    assert cache["error"] == "" and cache["recovered"] > cache["started"] > 0, cache
     for five in summary["five_hundreds"]:
-        assert (five["status"], five["code"], five["fault"]) == (503, "service_unavailable", "broker-restart")
+        assert (five["status"], five["code"]) == (503, "service_unavailable"), five
+        assert five["fault"] in {"broker-restart", "cache-restart"}, five
