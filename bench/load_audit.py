@@ -62,7 +62,8 @@ def drain(account_id: int, bound_s: float) -> float:
     return time.monotonic() - started
 
 
-def _overlaps(record: Record, fault: Fault) -> bool:
+def overlaps(record: Record, fault: Fault) -> bool:
+    """The request ran while the fault lasted (from the kill or the stop to the recovery)."""
     return fault.started > 0 and record.started <= fault.recovered and record.ended >= fault.started
 
 
@@ -71,7 +72,7 @@ def five_hundreds(records: list[Record], faults: list[Fault]) -> list[dict[str, 
     found = []
     for record in records:
         if record.status >= 500:
-            cause = next((f.name for f in faults if _overlaps(record, f) and record.code in FAULT_5XX[f.name]), "")
+            cause = next((f.name for f in faults if overlaps(record, f) and record.code in FAULT_5XX[f.name]), "")
             found.append({"at": round(record.started, 2), "status": record.status, "code": record.code,
                           "kind": record.kind, "request_id": record.request_id, "fault": cause})
     return found

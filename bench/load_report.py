@@ -8,7 +8,7 @@ import platform
 from collections import Counter
 from typing import Any
 
-from load_audit import Check, five_hundreds
+from load_audit import Check, five_hundreds, overlaps
 from load_faults import Fault
 from load_traffic import Record
 
@@ -47,13 +47,12 @@ def answers(records: list[Record]) -> dict[str, int]:
     return dict(sorted(counted.items()))
 
 
-def hit_by(records: list[Record], fault: Fault) -> dict[str, int]:
-    """What the requests running while the fault lasted were answered."""
-    if not fault.started:
-        return {}
-    hit = [r for r in records if r.started <= fault.recovered and r.ended >= fault.started]
-    return answers(hit) | {f"async {outcome}": n for outcome, n in
-                           Counter(r.outcome for r in hit if r.outcome).items()}
+def during(records: list[Record], fault: Fault) -> dict[str, int]:
+    """What the requests that ran while the fault lasted (from the kill or stop to recovery)
+    were answered; a kill's victim is among them, and so is all other traffic of the time."""
+    meanwhile = [r for r in records if overlaps(r, fault)]
+    return answers(meanwhile) | {f"async {outcome}": n for outcome, n in
+                                 Counter(r.outcome for r in meanwhile if r.outcome).items()}
 
 
 def machine() -> dict[str, Any]:
@@ -79,7 +78,7 @@ def summary(records: list[Record], faults: list[Fault], checks: list[Check], tra
         "async_outcomes": dict(Counter(r.outcome for r in records if r.kind == "async" and r.outcome)),
         "retries": sum(1 for r in records if r.attempt > 1),
         "five_hundreds": five_hundreds(records, faults),
-        "faults": [fault.as_dict() | {"hit": hit_by(records, fault)} for fault in faults],
+        "faults": [fault.as_dict() | {"answers_during": during(records, fault)} for fault in faults],
         "audit": [check.as_dict() for check in checks],
         "ok": all(check.ok for check in checks),
     }
@@ -102,7 +101,7 @@ def table(result: dict[str, Any]) -> str:
                      f"{five['request_id']}) during {five['fault'] or 'NO FAULT'}")
     for fault in result["faults"]:
         lines += ["", f"fault {fault['name']}: {fault['started']} s -> recovered {fault['recovered']} s; "
-                  f"requests hit: {fault['hit']}"]
+                  f"answers meanwhile: {fault['answers_during']}"]
         lines += [f"  {at:7.2f} s  {what}" for at, what in fault["events"]]
     lines += ["", "audit:"] + [f"  {'ok  ' if c['ok'] else 'FAIL'} {c['name']}: {c['detail']}"
                                for c in result["audit"]]

@@ -51,7 +51,7 @@ def test_the_audit_passes(summary: dict[str, Any]) -> None:
     assert summary["requests"] >= 10 and summary["results"] > 0
 
 
-def test_the_pool_kill_hit_a_running_job_which_another_pool_process_finished(summary: dict[str, Any]) -> None:
+def test_the_pool_kill_hit_a_running_job_which_was_redelivered_and_delivered(summary: dict[str, Any]) -> None:
     (fault,) = [fault for fault in summary["faults"] if fault["name"] == "pool-kill"]
     assert fault["error"] == "" and fault["mid_job"] is True, fault
     # Celery rejected the lost job back onto the queue; a worker took it over, and the victim's
