@@ -43,7 +43,7 @@ sys.path.insert(0, str(REPO))
 from load_audit import audit, configure_django, drain  # noqa: E402
 from load_faults import TRIGGERS, Fault, inject  # noqa: E402
 from load_report import machine, summary, table  # noqa: E402
-from load_traffic import PRICE, Run, client, make_samples  # noqa: E402
+from load_traffic import PRICE, Run, client, loopback, make_samples  # noqa: E402
 
 from artnex import integration_env  # noqa: E402
 from devstack.stack import ServiceStack, StackOptions, running  # noqa: E402
@@ -138,8 +138,9 @@ def main(argv: list[str] | None = None) -> int:
     args.out = args.out or REPO / "var" / "load" / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     settings = stack_settings(args)
     load_before = [round(x, 2) for x in os.getloadavg()]
-    options = StackOptions(args.out, model_dir(args), integration_env.service_url("DATABASE_URL"), args.workers,
-                           settings)
+    # The stack's own services listen on 127.0.0.1; PostgreSQL must be there too.
+    database_server = loopback(integration_env.service_url("DATABASE_URL"))
+    options = StackOptions(args.out, model_dir(args), database_server, args.workers, settings)
     with running(options) as stack:
         result = drive(args, stack)
         from django.db import connections

@@ -140,8 +140,12 @@ class Run:
 def loopback(url: str) -> str:
     """``url`` itself, once it is known to name an address in 127.0.0.0/8 (never anything else)."""
     host = urlsplit(url).hostname or ""
-    if not ipaddress.ip_address(host).is_loopback:
-        raise ValueError(f"refusing to leave loopback: {url}")
+    try:
+        inside = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        inside = False
+    if not inside:
+        raise ValueError(f"refusing to leave loopback: {urlsplit(url)._replace(netloc=host).geturl()}")
     return url
 
 
