@@ -1,8 +1,10 @@
 """The baseline process for `bench/engine.py --cli`: a plain fp32 whole-image run.
 
 Only what the reference Real-ESRGAN inference script does (OpenCV read, fp32 NCHW network on the
-whole image with a 10-pixel reflect pre-pad, OpenCV write), importing nothing of the engine, so
-its start-up is the honest minimum of any PyTorch implementation.
+whole image with a 10-pixel reflect pre-pad, OpenCV write), importing nothing of the engine: its
+start-up is what any script that loads the weights through spandrel pays (`import spandrel` the
+plain way, torchvision included; the engine avoids that import, see
+upscale/engine/spandrel_import.py and docs/performance.md).
 
     .venv/bin/python bench/plain.py IN.png OUT.png WEIGHTS.pth [SCALE]
 """

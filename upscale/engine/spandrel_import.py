@@ -18,7 +18,9 @@ on its first use. After the import the placeholders leave `sys.modules`, so a la
 Anything unexpected makes this path back out and import spandrel the plain way. That covers
 another name requested, a placeholder module bound by any module, or any error during the
 import. Correctness never depends on this path, only speed. A spandrel release that no longer
-imports torchvision never reaches the finder.
+imports torchvision never reaches the finder. The window lasts about 50 ms, at the engine's
+first import. Another thread that imported torchvision inside it would see the placeholders,
+and nothing in Artnex imports torchvision.
 """
 
 from __future__ import annotations
