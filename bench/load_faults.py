@@ -194,4 +194,7 @@ def inject(run: Run, stack: ServiceStack, plan: list[Fault], progress: Callable[
                 fault.error = f"{type(exc).__name__}: {exc}"
                 fault.note(run, f"{fault.name} could not be completed: {fault.error}")
     finally:
+        from django.db import connection
+
+        connection.close()  # this thread's: the stack's database is dropped after the run
         done.set()

@@ -98,14 +98,13 @@ class ServiceStack:
         redis_server.wait_until_answering((LOOPBACK, self.cache_port), self.cache)
         manage.manage(self.env, "migrate", "--noinput")
         manage.manage(self.env, "collectstatic", "--noinput", "--verbosity", "0")
-        self.web = self._start("web", processes.command("web"))
+        self.web = web = self._start("web", processes.command("web"))
         for _ in range(self.options.workers):
             self.add_worker(wait=False)
         for name in ("housekeeping", "beat"):
             self.services.append(self._start(name, processes.command(name)))
         for worker in self.workers:
             worker.wait_for(" ready.")
-        web = self.web
         processes.wait_until(lambda: http("GET", f"{self.url}/readyz", timeout=10).status == 200,
                              f"the web process never answered {self.url}/readyz", web)
 
