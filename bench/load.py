@@ -1,6 +1,6 @@
 """Load and fault benchmark of the real stack, with an audit of every answer and every credit.
 
-Starts the product as production runs it (devstack/stack.py: ARTNEX_ENV=production, the
+Starts the product as production runs it (tests/devstack/stack.py: ARTNEX_ENV=production, the
 Procfile's web, N upscale workers at concurrency 1, housekeeping and beat, on a PostgreSQL
 database and a Redis broker and cache of its own, all on loopback), opens a customer with
 the operator's create_customer, and runs K client threads with a customer's mix of requests:
@@ -46,7 +46,7 @@ from load_report import machine, summary, table  # noqa: E402
 from load_traffic import PRICE, Run, client, loopback, make_samples  # noqa: E402
 
 from artnex import integration_env  # noqa: E402
-from devstack.stack import ServiceStack, StackOptions, running  # noqa: E402
+from tests.devstack.stack import ServiceStack, StackOptions, running  # noqa: E402
 
 EMAIL = "load@example.com"
 PLAN = "business"  # its daily quota (20,000), in-flight (32) and queued (1,000) limits hold the run's traffic

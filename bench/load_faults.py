@@ -26,8 +26,8 @@ from typing import Any
 
 from load_traffic import Record, Run, large_sample, sync_upscale
 
-from devstack import processes
-from devstack.stack import ServiceStack
+from tests.devstack import processes
+from tests.devstack.stack import ServiceStack
 
 # When each fault starts, as a share of the run's progress (requests sent, or time).
 TRIGGERS = {"pool-kill": 0.2, "broker-restart": 0.4, "cache-restart": 0.55, "worker-kill": 0.7}

@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 
 from PIL import Image
 
-from devstack.http import Answer, http
+from tests.devstack.http import Answer, http
 
 REPO = Path(__file__).resolve().parents[1]
 PRICE = 100  # the contract's price of an upscale

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from artnex import integration_env
-from devstack.http import Answer, http, post_upscale
+from tests.devstack.http import Answer, http, post_upscale
 
 __all__ = ["INTEGRATION", "Answer", "http", "needs_services", "optional_service", "post_upscale", "unavailable"]
 

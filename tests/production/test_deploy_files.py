@@ -10,7 +10,7 @@ from pathlib import Path
 
 import yaml
 
-from devstack.processes import procfile
+from tests.devstack.processes import procfile
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 

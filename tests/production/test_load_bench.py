@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from devstack.processes import REPO
+from tests.devstack.processes import REPO
 from tests.integration import needs_services, unavailable
 
 pytestmark = [pytest.mark.integration, needs_services]

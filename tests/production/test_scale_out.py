@@ -28,7 +28,7 @@ from moto.server import ThreadedMotoServer
 
 from billing import ledger
 from billing.models import LedgerEntry
-from devstack import processes, redis_server
+from tests.devstack import processes, redis_server
 from tests.images import data_uri, image_bytes
 from tests.integration import Answer, http, needs_services, post_upscale
 from tests.production.network import Forwarder, Host, make_host, require_netns

@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from devstack.http import Answer, http, post_upscale
-from devstack.manage import create_customer, manage
-from devstack.processes import free_port, session_members
+from tests.devstack.http import Answer, http, post_upscale
+from tests.devstack.manage import create_customer, manage
+from tests.devstack.processes import free_port, session_members
 
 REPO = Path(__file__).resolve().parents[2]
 PRICE = 100  # the embedded default of ARTNEX_PRICE_CREDITS

@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from devstack.http import Answer
+from tests.devstack.http import Answer
 from tests.image_host import serving
 from tests.images import data_uri, image_bytes
 from tests.stack.harness import PRICE, Stack, assert_downloads_png, module_stack

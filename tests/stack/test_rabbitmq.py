@@ -31,7 +31,7 @@ from urllib.parse import quote, unquote, urlsplit
 import pytest
 from celery import Celery
 
-from devstack.http import http
+from tests.devstack.http import http
 from tests.images import data_uri, image_bytes
 from tests.integration import needs_services, optional_service
 from tests.stack.harness import PRICE, Stack, assert_downloads_png, module_stack

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from devstack.http import Answer, http
+from tests.devstack.http import Answer, http
 from tests.images import data_uri, image_bytes
 from tests.stack.harness import PRICE, Stack
 

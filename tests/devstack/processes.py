@@ -17,7 +17,7 @@ from pathlib import Path
 
 from honcho.environ import parse_procfile
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 # Guards against a hung start, not measurements: a healthy process is far quicker.
 START_BOUND_S = 180.0
 
