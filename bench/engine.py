@@ -36,6 +36,7 @@ sys.path.insert(0, str(REPO))
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
+from host import cpu_model  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from upscale.engine import EngineConfig, upscale_bytes, upscale_image  # noqa: E402
@@ -81,12 +82,7 @@ def peak_mb() -> float:
 
 
 def machine() -> dict[str, object]:
-    cpu = "?"
-    try:
-        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as fh:
-            cpu = next(line.split(":", 1)[1].strip() for line in fh if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
+    cpu = cpu_model()
     return {
         "cpu": cpu,
         "cpus": os.cpu_count(),

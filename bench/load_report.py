@@ -8,6 +8,7 @@ import platform
 from collections import Counter
 from typing import Any
 
+from host import cpu_model
 from load_audit import Check, five_hundreds, overlaps
 from load_faults import Fault
 from load_traffic import Record
@@ -56,12 +57,7 @@ def during(records: list[Record], fault: Fault) -> dict[str, int]:
 
 
 def machine() -> dict[str, Any]:
-    cpu = "?"
-    try:
-        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as fh:
-            cpu = next(line.split(":", 1)[1].strip() for line in fh if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
+    cpu = cpu_model()
     return {"cpu": cpu, "cpus": os.cpu_count(), "python": platform.python_version()}
 
 

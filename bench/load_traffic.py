@@ -214,17 +214,26 @@ def _retrying(run: Run, make: Callable[[int], Record], attempt_once: Callable[[R
     return records
 
 
+def _submit(run: Run, record: Record, body: dict[str, Any], key: str) -> Answer | None:
+    """POST the request and note what every answer records; None (noted as the problem) when
+    no answer came, which the caller retries."""
+    answer = _post(run, body, key)
+    record.answered = record.ended = run.now()
+    if answer is None:
+        record.problem = "no answer"
+        return None
+    record.status = answer.status
+    record.request_id = str(_body(answer).get("request_id", ""))
+    return answer
+
+
 def sync_upscale(run: Run, client: int, sample: Sample, scale: int, kind: str) -> list[Record]:
     body, key = {"image": sample.uri(), "scale": scale}, str(uuid.uuid4())
 
     def once(record: Record) -> bool:
-        answer = _post(run, body, key)
-        record.answered = record.ended = run.now()
+        answer = _submit(run, record, body, key)
         if answer is None:
-            record.problem = "no answer"
             return True
-        record.status = answer.status
-        record.request_id = str(_body(answer).get("request_id", ""))
         if answer.status == 200:
             record.problem = check_result(_body(answer), sample, scale)
             record.delivered = not record.problem
@@ -269,13 +278,9 @@ def async_upscale(run: Run, client: int, sample: Sample, scale: int, replay: boo
     body, key = {"image": sample.uri(), "scale": scale, "async": True}, str(uuid.uuid4())
 
     def once(record: Record) -> bool:
-        answer = _post(run, body, key)
-        record.answered = record.ended = run.now()
+        answer = _submit(run, record, body, key)
         if answer is None:
-            record.problem = "no answer"
             return True
-        record.status = answer.status
-        record.request_id = str(_body(answer).get("request_id", ""))
         if answer.status != 202:
             _judge_failure(record, answer)
             return answer.status >= 500
