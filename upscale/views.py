@@ -93,7 +93,8 @@ class UpscaleView(ApiView):
             submission.check_multipart_size(request.META.get("CONTENT_LENGTH"))
         prefer_async = submission.prefers_async(request.headers.get("Prefer", ""))
         return idempotency.respond(request, api_key.account_id, respond_async=prefer_async,
-                                   run=lambda: self._upscale(request, api_key, multipart, prefer_async))
+                                   run=lambda: self._upscale(request, api_key, multipart, prefer_async),
+                                   resume=lambda request_id: self._resume(request, api_key, request_id))
 
     def _upscale(self, request: Request, api_key: ApiKey, multipart: bool, prefer_async: bool) -> Response:
         limits.check(request, api_key)
@@ -118,27 +119,43 @@ class UpscaleView(ApiView):
             if respond_async:
                 _raise_if_failed_already(row)
                 return _accepted(row, base_url, account)
-            try:
-                row = services.wait(row.request_id, gone=client_gone(request))
-                # Everything the answer needs is built before the delivery is recorded: past
-                # that point a failure could no longer be refunded (a charge without a result).
-                headers = quota_state(account).headers()
-                result = outcome.deliver(row, base_url)
-            except ClientLeft:
-                # Nobody reads this answer; an Idempotency-Key retry replays it: where to poll.
-                return _accepted(row, base_url, account)
-            except Exception as exc:
-                # Whatever went wrong after the charge, nothing was handed out: refund (a no-op
-                # for a request already failed and refunded). A dying process (SystemExit) is
-                # left to the stale sweep, as a killed one must be.
-                give_up(row.request_id, FailureCode.INTERNAL_ERROR, "the answer could not be built")
-                if isinstance(exc, errors.ApiError):
-                    raise
-                # A bug or an outage, not a contract error: answer the contract's 500 with what
-                # became of the credits (the generic 500 cannot know).
-                log.exception("could not answer upscale %s", row.request_id)
-                raise outcome.failure(UpscaleRequest.objects.get(request_id=row.request_id)) from exc
-        return Response(result, headers=headers)
+            return _waited(request, row, account, base_url)
+
+    def _resume(self, request: Request, api_key: ApiKey, request_id: str) -> Response:
+        """An Idempotency-Key retry of a request whose upscale is recorded but was never
+        answered (the web process died while its client waited): wait for that upscale and
+        answer it, charged once. No new charge, so no limits or in-flight slot either."""
+        row = UpscaleRequest.objects.get(request_id=request_id)
+        account, base_url = api_key.account, base_url_for(request)
+        if row.wait_deadline is None:  # async, or a webhook's: the first answer was the 202
+            _raise_if_failed_already(row)
+            return _accepted(row, base_url, account)
+        return _waited(request, row, account, base_url)
+
+
+def _waited(request: Request, row: UpscaleRequest, account: Account, base_url: str) -> Response:
+    """Wait for the upscale, then hand its result out, or answer why it failed (refunded)."""
+    try:
+        row = services.wait(row.request_id, gone=client_gone(request))
+        # Everything the answer needs is built before the delivery is recorded: past
+        # that point a failure could no longer be refunded (a charge without a result).
+        headers = quota_state(account).headers()
+        result = outcome.deliver(row, base_url)
+    except ClientLeft:
+        # Nobody reads this answer; an Idempotency-Key retry replays it: where to poll.
+        return _accepted(row, base_url, account)
+    except Exception as exc:
+        # Whatever went wrong after the charge, nothing was handed out: refund (a no-op
+        # for a request already failed and refunded). A dying process (SystemExit) is
+        # left to the stale sweep, as a killed one must be.
+        give_up(row.request_id, FailureCode.INTERNAL_ERROR, "the answer could not be built")
+        if isinstance(exc, errors.ApiError):
+            raise
+        # A bug or an outage, not a contract error: answer the contract's 500 with what
+        # became of the credits (the generic 500 cannot know).
+        log.exception("could not answer upscale %s", row.request_id)
+        raise outcome.failure(UpscaleRequest.objects.get(request_id=row.request_id)) from exc
+    return Response(result, headers=headers)
 
 
 def _raise_if_failed_already(row: UpscaleRequest) -> None:

@@ -86,24 +86,25 @@ def test_malformed_key(v1, customer, key) -> None:
 
 
 def test_a_duplicate_waits_for_the_first_then_replays(v1, customer, monkeypatch) -> None:
-    """The first request holds the key (record committed, no answer yet); a duplicate polls
-    until the answer is there. The first one's finishing is played on the duplicate's first
-    wait, so the test runs in one thread (the integration tier races two real requests)."""
-    first = v1.post(BODY, customer.key, **{"Idempotency-Key": "race"}).json()
-    record = IdempotencyRecord.objects.get(key="race")
-    kept = (record.response_status, record.response_body, record.response_headers)
-    IdempotencyRecord.objects.filter(pk=record.pk).update(response_status=None, response_body=None)
+    """The first request holds the key (record committed, no answer and no upscale recorded
+    yet); a duplicate polls until the answer is there. The first one's finishing is played on
+    the duplicate's first wait, so the test runs in one thread (the integration tier races two
+    real requests)."""
+    from upscale.idempotency.fingerprint import fingerprint
+
+    record = IdempotencyRecord.objects.create(account=customer.account, key="race",
+                                              fingerprint=fingerprint(BODY, respond_async=False))
+    first = {"success": True, "request_id": "req_ups_first"}
     waits: list[float] = []
 
     def first_finishes_meanwhile(seconds: float) -> None:
         waits.append(seconds)
-        IdempotencyRecord.objects.filter(pk=record.pk).update(
-            response_status=kept[0], response_body=kept[1], response_headers=kept[2])
+        IdempotencyRecord.objects.filter(pk=record.pk).update(response_status=200, response_body=first)
 
     monkeypatch.setattr(store, "_pause", first_finishes_meanwhile)
     duplicate = v1.post(BODY, customer.key, **{"Idempotency-Key": "race"})
     assert waits and duplicate.status_code == 200 and duplicate.json() == first
-    assert charges(customer) == 1
+    assert duplicate["Idempotent-Replayed"] == "true" and charges(customer) == 0
 
 
 def test_a_duplicate_takes_over_when_the_first_failed(v1, customer, monkeypatch) -> None:
@@ -128,3 +129,44 @@ def test_an_abandoned_key_is_freed(v1, customer, settings) -> None:
     with time_machine.travel(timezone.now() + timedelta(seconds=settings.ARTNEX_WAIT_SECONDS + 61)):
         response = v1.post(BODY, customer.key, **{"Idempotency-Key": "dead"})
     assert response.status_code == 200 and charges(customer) == 1
+
+
+def _waiter_died(key: str) -> UpscaleRequest:
+    """What a web process killed while its client waited leaves behind: the key's record never
+    completed, the upscale charged and finished by a worker, its link never handed out."""
+    IdempotencyRecord.objects.filter(key=key).update(response_status=None, response_body=None, request_id="")
+    UpscaleRequest.objects.filter(idempotency_key=key).update(delivered_at=None)
+    return UpscaleRequest.objects.get(idempotency_key=key)
+
+
+def test_a_retry_after_the_web_process_died_gets_the_first_result_charged_once(v1, customer, settings) -> None:
+    """The client's connection dropped with its process; its retry must not wait
+    ARTNEX_WAIT_SECONDS for an answer no one will give, then 409 while its credits stay
+    charged for a result no one received. It answers the first request's upscale instead."""
+    settings.ARTNEX_WAIT_SECONDS = 1  # before the fix, the retry's wait for the dead first request
+    first = v1.post(BODY, customer.key, **{"Idempotency-Key": "dropped"}).json()
+    row = _waiter_died("dropped")
+    retry = v1.post(BODY, customer.key, **{"Idempotency-Key": "dropped"})
+    assert retry.status_code == 200, retry.content
+    assert retry.json() == first and retry["Idempotent-Replayed"] == "true"
+    row.refresh_from_db()
+    assert row.delivered_at is not None and charges(customer) == 1 and customer.refresh().credits == 900
+    # The answer is kept: a further retry is a plain replay.
+    assert v1.post(BODY, customer.key, **{"Idempotency-Key": "dropped"}).json() == first
+
+
+def test_a_retry_after_the_web_process_died_gets_the_refunded_failure(v1, customer, settings) -> None:
+    """The dead waiter's job failed meanwhile (refunded): the retry answers that failure, and
+    the key is free for the next retry to do the work afresh."""
+    settings.ARTNEX_WAIT_SECONDS = 1
+    v1.post(BODY, customer.key, **{"Idempotency-Key": "dropped"})
+    row = _waiter_died("dropped")
+    from upscale import lifecycle
+
+    assert lifecycle.abandon(row.request_id, UpscaleRequest.FailureCode.UPSCALE_TIMEOUT, "no one received it")
+    retry = v1.post(BODY, customer.key, **{"Idempotency-Key": "dropped"})
+    assert retry.status_code == 504 and retry.json()["error"]["code"] == "upscale_timeout"
+    assert customer.refresh().credits == 1000
+    again = v1.post(BODY, customer.key, **{"Idempotency-Key": "dropped"})
+    assert again.status_code == 200 and again.json()["request_id"] != row.request_id
+    assert customer.refresh().credits == 900

@@ -9,11 +9,15 @@ from rest_framework.response import Response
 
 from . import store
 from .fingerprint import fingerprint
+from .models import IdempotencyRecord
 
 HEADER = "Idempotency-Key"
 
 
-def respond(request: Request, account_id: int, *, respond_async: bool, run: Callable[[], Response]) -> Response:
+def respond(request: Request, account_id: int, *, respond_async: bool, run: Callable[[], Response],
+            resume: Callable[[str], Response]) -> Response:
+    """``run`` does the work; ``resume(request_id)`` answers an upscale a first request with the
+    same key recorded but never answered (its process died while its client waited)."""
     key = request.headers.get(HEADER)
     if key is None:
         return run()
@@ -21,11 +25,21 @@ def respond(request: Request, account_id: int, *, respond_async: bool, run: Call
     if isinstance(claimed, store.Replay):
         return Response(claimed.body, status=claimed.status,
                         headers={**claimed.headers, "Idempotent-Replayed": "true"})
+    if isinstance(claimed, store.Unanswered):
+        unanswered = claimed
+        response = _kept(unanswered.record, lambda: resume(unanswered.request_id))
+        response["Idempotent-Replayed"] = "true"  # the first request's upscale, not a new one
+        return response
+    return _kept(claimed, run)
+
+
+def _kept(record: IdempotencyRecord, run: Callable[[], Response]) -> Response:
+    """``run``'s answer, kept for replay when it charged; the key is released when it did not."""
     try:
         response = run()
     except BaseException:
-        store.release(claimed)  # nothing was charged: a retry does the work afresh
+        store.release(record)  # nothing was charged, or it was refunded: a retry does the work afresh
         raise
     request_id = str((response.data or {}).get("request_id", ""))
-    store.complete(claimed, response.status_code, response.data, dict(response.items()), request_id)
+    store.complete(record, response.status_code, response.data, dict(response.items()), request_id)
     return response

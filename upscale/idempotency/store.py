@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from artnex.errors import IdempotencyConflict, InvalidRequest
 
+from ..models import UpscaleRequest
 from .models import IdempotencyRecord
 
 WINDOW = timedelta(hours=24)
@@ -33,6 +34,15 @@ class Replay:
     headers: dict[str, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Unanswered:
+    """The first request with this key recorded its upscale but has not answered: its web
+    process died while its client waited (or it is still waiting). Its upscale is the answer."""
+
+    record: IdempotencyRecord
+    request_id: str
+
+
 def check_key(key: str) -> str:
     if not 0 < len(key) <= MAX_KEY_LENGTH or not all(" " <= char <= "~" for char in key):
         raise InvalidRequest(f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} printable ASCII characters.")
@@ -45,8 +55,9 @@ def _abandoned_before() -> timedelta:
     return timedelta(seconds=settings.ARTNEX_WAIT_SECONDS + 60)
 
 
-def claim(account_id: int, key: str, fingerprint: str) -> IdempotencyRecord | Replay:
-    """Our record to complete, or the answer a first request already gave.
+def claim(account_id: int, key: str, fingerprint: str) -> IdempotencyRecord | Replay | Unanswered:
+    """Our record to complete, the answer a first request already gave, or the upscale it
+    recorded and has not answered yet.
 
     Raises IdempotencyConflict for a different body, or when the first request is still
     running after this one waited as long as a synchronous upscale may take.
@@ -73,10 +84,24 @@ def claim(account_id: int, key: str, fingerprint: str) -> IdempotencyRecord | Re
         if record.completed:
             assert record.response_status is not None
             return Replay(record.response_status, record.response_body, dict(record.response_headers))
+        started = _recorded_upscale(record)
+        if started:
+            # Whether its waiter is alive or died with its web process, nothing tells apart: so
+            # this one answers the same upscale too. Waiting for the first one's answer instead
+            # kept the client of a dead process waiting ARTNEX_WAIT_SECONDS for a 409.
+            return Unanswered(record, started)
         if time.monotonic() >= deadline:
             raise IdempotencyConflict("A request with this Idempotency-Key is still in progress; retry later.")
         _pause(delay)
         delay = min(delay * 1.5, 0.5)
+
+
+def _recorded_upscale(record: IdempotencyRecord) -> str:
+    """The upscale the key's current record started ("" before its row is committed); an older
+    row with the key belongs to an earlier, released try."""
+    rows = UpscaleRequest.objects.filter(account_id=record.account_id, idempotency_key=record.key,
+                                         created_at__gte=record.created_at)
+    return str(rows.order_by("-created_at").values_list("request_id", flat=True).first() or "")
 
 
 def _pause(seconds: float) -> None:
