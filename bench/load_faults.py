@@ -8,6 +8,9 @@
   a moment, started again on its data.
 - ``cache-restart``: the same for the shared cache (rate-limit counters, in-flight slots,
   re-delivery counts), which comes back empty.
+- ``web-kill``: SIGKILL to the web process (gunicorn's worker: the Procfile's gunicorn master
+  respawns it, as it would in production) while clients wait for synchronous answers. Every
+  open connection drops; the clients retry with their Idempotency-Key.
 
 A kill needs a job running: the injector sends its own synchronous upscale of a bigger image
 (the victim), waits until a worker's log says it started, and kills that worker at once. The
@@ -30,8 +33,8 @@ from tests.devstack import processes
 from tests.devstack.stack import ServiceStack
 
 # When each fault starts, as a share of the run's progress (requests sent, or time).
-TRIGGERS = {"pool-kill": 0.2, "broker-restart": 0.4, "cache-restart": 0.55, "worker-kill": 0.7}
-VICTIM_SIZES = {"pool-kill": (384, 384), "worker-kill": (384, 320)}
+TRIGGERS = {"pool-kill": 0.2, "web-kill": 0.3, "broker-restart": 0.4, "cache-restart": 0.55, "worker-kill": 0.7}
+VICTIM_SIZES = {"pool-kill": (384, 384), "worker-kill": (384, 320), "web-kill": (352, 352)}
 _BOUND_S = 180.0  # a guard against a hang, not a measurement
 
 
@@ -142,6 +145,23 @@ def worker_kill(run: Run, stack: ServiceStack, fault: Fault, account_id: int) ->
     fault.recovered = run.now()
 
 
+def web_kill(run: Run, stack: ServiceStack, fault: Fault, account_id: int) -> None:
+    """The victim is caught while a worker runs it, so its client is waiting on the web process."""
+    sender = _send_victim(run, fault)
+    request_id, _ = _catch_running(run, stack, fault, account_id)
+    killed = stack.kill_web_workers()
+    fault.started = run.now()
+    fault.mid_job = _status(request_id) == "processing"
+    fault.note(run, f"SIGKILL to the web's gunicorn worker {killed} (victim {_status(request_id)})")
+    respawned = _until(lambda: [pid for pid in stack.web_workers() if pid not in killed],
+                       "gunicorn never started a new worker")
+    fault.note(run, f"gunicorn's master started a new worker {respawned}")
+    _until(stack.web_answers, "the new web worker never answered /readyz")
+    fault.note(run, "the web answers /readyz again")
+    _follow_victim(run, stack, fault, request_id, sender)
+    fault.recovered = run.now()
+
+
 def _connections(process: processes.Process) -> int:
     """How often a Celery process has connected to its broker (Celery logs each connection)."""
     return process.text().count("Connected to redis://")
@@ -186,6 +206,8 @@ def inject(run: Run, stack: ServiceStack, plan: list[Fault], progress: Callable[
                     pool_kill(run, stack, fault, account_id)
                 elif fault.name == "worker-kill":
                     worker_kill(run, stack, fault, account_id)
+                elif fault.name == "web-kill":
+                    web_kill(run, stack, fault, account_id)
                 elif fault.name == "cache-restart":
                     cache_restart(run, stack, fault, broker_down_s)
                 else:

@@ -32,6 +32,7 @@ PRICE = 100  # the contract's price of an upscale
 DOCUMENTED_5XX = frozenset({"processing_failed", "internal_error", "service_unavailable", "upscale_timeout"})
 # The mix, by weight: mostly synchronous x2 and x4, some async jobs, some broken requests.
 MIX = {"sync-x2": 40, "sync-x4": 25, "async": 20, "bad-input": 15}
+NO_ANSWER = "no answer"  # a try's problem when its connection dropped: retried, and excused in a web kill
 _TRIES = 3
 _RETRY_PAUSE_S = 1.0
 _POLL_S = 0.5
@@ -103,6 +104,7 @@ class Record:
     outcome: str = ""  # async: succeeded, or failed:<code>
     delivered: bool = False  # a result link was handed out and its image checked
     problem: str = ""  # what broke the contract, if anything
+    key: str = ""  # the Idempotency-Key its tries share
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -160,6 +162,17 @@ def _post(run: Run, body: dict[str, Any], key: str | None) -> Answer | None:
         return None
 
 
+def _get(url: str, headers: dict[str, str] | None = None) -> Answer | None:
+    """A GET, tried again after a dropped connection (the web process died under it)."""
+    for attempt in range(_TRIES):
+        try:
+            return http("GET", url, headers=headers, timeout=60)
+        except OSError:
+            if attempt + 1 < _TRIES:
+                time.sleep(_RETRY_PAUSE_S)
+    return None
+
+
 def _body(answer: Answer) -> dict[str, Any]:
     """The JSON object answered; {} for anything else (which the checks then report)."""
     try:
@@ -179,7 +192,9 @@ def check_result(body: dict[str, Any], sample: Sample, scale: int) -> str:
     expected = sample.output_size(scale)
     if (body.get("credits_used"), body.get("width"), body.get("height")) != (PRICE, *expected):
         return f"success body {body} does not match a {sample.size} x{scale} upscale charged {PRICE}"
-    download = http("GET", loopback(str(body["image_url"])), timeout=60)
+    download = _get(loopback(str(body["image_url"])))
+    if download is None:
+        return f"result link answered nothing in {_TRIES} tries"
     if download.status != 200:
         return f"result link answered {download.status}"
     try:
@@ -220,7 +235,7 @@ def _submit(run: Run, record: Record, body: dict[str, Any], key: str) -> Answer 
     answer = _post(run, body, key)
     record.answered = record.ended = run.now()
     if answer is None:
-        record.problem = "no answer"
+        record.problem = NO_ANSWER
         return None
     record.status = answer.status
     record.request_id = str(_body(answer).get("request_id", ""))
@@ -241,16 +256,17 @@ def sync_upscale(run: Run, client: int, sample: Sample, scale: int, kind: str) -
         _judge_failure(record, answer)
         return answer.status >= 500
 
-    return _retrying(run, lambda attempt: Record(client, kind, f"x{scale}", run.now(), attempt=attempt), once)
+    return _retrying(run, lambda attempt: Record(client, kind, f"x{scale}", run.now(), attempt=attempt, key=key),
+                     once)
 
 
 def _poll(run: Run, record: Record, status_url: str, sample: Sample, scale: int) -> None:
     """Follow an accepted job to its end, as a client polling its status URL does."""
     deadline = time.monotonic() + run.wait_s + 600  # a bound against a hang, not a measurement
     while time.monotonic() < deadline:
-        answer = http("GET", loopback(status_url), headers={"Authorization": f"Bearer {run.key}"}, timeout=60)
-        body = _body(answer)
-        if answer.status == 200 and body.get("status") in ("succeeded", "failed"):
+        answer = _get(loopback(status_url), {"Authorization": f"Bearer {run.key}"})
+        body = _body(answer) if answer else {}
+        if answer and answer.status == 200 and body.get("status") in ("succeeded", "failed"):
             record.ended = run.now()
             if body["status"] == "failed":
                 record.outcome = f"failed:{body['error']['code']}"
@@ -268,6 +284,9 @@ def _poll(run: Run, record: Record, status_url: str, sample: Sample, scale: int)
 def _replay(run: Run, record: Record, body: dict[str, Any], key: str) -> None:
     """The same submission again with its key: the first answer, replayed, charged once."""
     again = _post(run, body, key)
+    if again is None:  # the connection dropped (a web kill): the client sends it once more
+        time.sleep(_RETRY_PAUSE_S)
+        again = _post(run, body, key)
     if again is None or again.status != 202 or _body(again).get("request_id") != record.request_id:
         record.problem = f"replay answered {again and again.status} {again and again.body[:200]!r}"
     elif again.headers.get("Idempotent-Replayed") != "true":
@@ -292,7 +311,8 @@ def async_upscale(run: Run, client: int, sample: Sample, scale: int, replay: boo
         _poll(run, record, str(_body(answer)["status_url"]), sample, scale)
         return False
 
-    return _retrying(run, lambda attempt: Record(client, "async", f"x{scale}", run.now(), attempt=attempt), once)
+    return _retrying(run, lambda attempt: Record(client, "async", f"x{scale}", run.now(), attempt=attempt, key=key),
+                     once)
 
 
 def _bad_bodies(sample: Sample, rng: random.Random) -> dict[str, tuple[dict[str, Any], str]]:
@@ -313,7 +333,7 @@ def bad_input(run: Run, client: int, sample: Sample, rng: random.Random) -> list
     answer = _post(run, body, None)
     record.answered = record.ended = run.now()
     if answer is None:
-        record.problem = "no answer"
+        record.problem = NO_ANSWER
         return [record]
     record.status, record.code = answer.status, _error_code(answer)
     record.request_id = str(_body(answer).get("request_id", ""))

@@ -4,7 +4,8 @@ PostgreSQL database and two Redis servers of the stack's own (the broker, persis
 production broker is, and the shared cache). Every address is on loopback.
 
 bench/load.py drives it and breaks it: a worker's pool process or a whole worker killed
-mid-job (and replaced), the broker or the cache restarted.
+mid-job (and replaced), the web's gunicorn worker killed (gunicorn respawns it), the broker or
+the cache restarted.
 """
 
 from __future__ import annotations
@@ -121,6 +122,26 @@ class ServiceStack:
         """The worker whose log says it started this request (the last to, after a re-delivery)."""
         started = [worker for worker in self.workers if f"upscale {request_id} started" in worker.text()]
         return started[-1] if started else None
+
+    def web_workers(self) -> list[int]:
+        """gunicorn's worker processes: the Procfile's shell execs gunicorn, so the web process
+        is gunicorn's master, and it respawns a worker that dies."""
+        assert self.web is not None, "the stack was not started"
+        return processes.children(self.web.pid)
+
+    def kill_web_workers(self) -> list[int]:
+        """SIGKILL to every gunicorn worker (the OOM killer's way): its open requests die with
+        it, the master lives on. Returns the pids killed."""
+        killed = self.web_workers()
+        for pid in killed:
+            with suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        return killed
+
+    def web_answers(self) -> bool:
+        with suppress(OSError):
+            return http("GET", f"{self.url}/readyz", timeout=10).status == 200
+        return False
 
     def restart_broker(self, down_s: float) -> None:
         """Stop the broker as its service manager does (SIGTERM: it writes its append-only file
