@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from load_faults import Fault
-from load_traffic import PRICE, Record
+from load_traffic import NO_ANSWER, PRICE, Record
 
 # The 5xx each fault may cause, by the contract (docs/api.md): a queue that cannot take the
 # job; a job whose worker died (its waiter gave up, or it killed a worker twice).
@@ -26,6 +26,7 @@ FAULT_5XX = {
     "cache-restart": {"service_unavailable"},
     "pool-kill": {"upscale_timeout", "processing_failed"},
     "worker-kill": {"upscale_timeout", "processing_failed"},
+    "web-kill": {"upscale_timeout", "processing_failed"},
 }
 _UNFINISHED = ("queued", "processing")
 
@@ -110,13 +111,36 @@ def _check(name: str, problems: Iterable[str], detail: str = "") -> Check:
     return Check(name, not listed, shown or detail)
 
 
+def cut_off(records: list[Record], faults: list[Fault]) -> list[Record]:
+    """Tries left without an answer because the web process died under them: the connection
+    drops with the process, and the client retries (the next check holds it to that)."""
+    kills = [fault for fault in faults if fault.name == "web-kill"]
+    return [r for r in records if r.problem == NO_ANSWER and any(overlaps(r, kill) for kill in kills)]
+
+
+def _unanswered_retries(records: list[Record], dropped: list[Record]) -> list[str]:
+    """Requests a web kill cut off whose last try (with the same Idempotency-Key) got no
+    answer the contract allows. A broken request has no key and is not retried: nothing was
+    charged, and its 400 would be the same."""
+    last: dict[str, Record] = {}
+    for record in records:
+        if record.key and (record.key not in last or record.attempt > last[record.key].attempt):
+            last[record.key] = record
+    return [f"{r.kind} {r.detail} key {r.key}: last try {last[r.key].status} {last[r.key].problem}"
+            for r in dropped if r.key and (not last[r.key].status or last[r.key].problem)]
+
+
 def answer_checks(records: list[Record], faults: list[Fault]) -> list[Check]:
     fives = five_hundreds(records, faults)
     delivered = [r for r in records if r.status == 200 or r.outcome == "succeeded"]
+    dropped = cut_off(records, faults)
     return [
         _check("every answer kept the contract",
-               (f"{r.kind} {r.detail} {r.request_id or '-'}: {r.problem}" for r in records if r.problem),
-               f"{len(records)} answers checked"),
+               (f"{r.kind} {r.detail} {r.request_id or '-'}: {r.problem}" for r in records
+                if r.problem and r not in dropped),
+               f"{len(records)} answers checked, {len(dropped)} cut off by a web kill"),
+        _check("every request a web kill cut off was answered on a retry with its key",
+               _unanswered_retries(records, dropped), f"{len(dropped)} tries cut off, each answered on retry"),
         _check("every 5xx is documented for the fault it overlapped",
                (f"{f['status']} {f['code']} at {f['at']} s ({f['request_id']})" for f in fives if not f["fault"]),
                f"{len(fives)} 5xx, each during a fault that explains it"),
@@ -171,10 +195,20 @@ def money_checks(records: list[Record], account_id: int) -> list[Check]:
     ]
 
 
+def _keys_in_progress(account_id: int) -> list[str]:
+    """Idempotency-Keys still held by a first request that never answered: a retry with one
+    waits ARTNEX_WAIT_SECONDS and gets 409."""
+    from upscale.idempotency.models import IdempotencyRecord
+
+    held = IdempotencyRecord.objects.filter(account_id=account_id, response_status__isnull=True)
+    return [f"{key} in progress since {created:%H:%M:%S}" for key, created in held.values_list("key", "created_at")]
+
+
 def state_checks(account_id: int, faults: list[Fault]) -> list[Check]:
     left = unfinished(account_id)
     return [
         _check("no request left queued or processing", [f"{left} unfinished"] if left else [], "all terminal"),
+        _check("no Idempotency-Key left in progress", _keys_in_progress(account_id), "every key answered or free"),
         _check("every fault happened as planned",
                [*(f"{f.name}: {f.error}" for f in faults if f.error),
                 *(f"{f.name}: the kill missed the job" for f in faults if f.mid_job is False)],
