@@ -1,7 +1,8 @@
 """bench/load.py at a tiny size: the production stack (web, two upscale workers, housekeeping,
 beat; PostgreSQL, a Redis broker and cache of its own) under two clients while a worker's pool
-process is killed mid-job, the broker is restarted and the cache is restarted. The run's own
-audit must pass, and the summary must show that the faults really happened.
+process is killed mid-job, the web's gunicorn worker is killed under a waiting client, the broker
+is restarted and the cache is restarted. The run's own audit must pass, and the summary must show
+that the faults really happened.
 
 No timing thresholds: the figures are printed, never asserted. Integration tier: it needs
 PostgreSQL (and redis-server installed, for the stack's own broker and cache).
@@ -33,8 +34,8 @@ def summary(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     folder = tmp_path_factory.mktemp("load")
     done = subprocess.run(
         [sys.executable, "bench/load.py", "--clients", "2", "--requests", "10", "--faults", "pool-kill",
-         "broker-restart", "cache-restart", "--task-time-limit", "10", "--out", str(folder / "run"), "--json",
-         str(folder / "summary.json")],
+         "web-kill", "broker-restart", "cache-restart", "--task-time-limit", "10", "--out", str(folder / "run"),
+         "--json", str(folder / "summary.json")],
         cwd=REPO, capture_output=True, text=True, timeout=_HANG_GUARD_S, check=False,
     )
     print(done.stdout[-6000:])  # the figures, for whoever reads the test's output
@@ -60,6 +61,17 @@ def test_the_pool_kill_hit_a_running_job_which_was_redelivered_and_delivered(sum
     final = fault["victim"][-1]
     assert (final["status"], final["delivered"]) == (200, True), fault
     assert any("SIGKILL" in what for _, what in fault["events"]), fault
+
+
+def test_the_web_kill_cut_off_a_waiting_client_whose_retry_got_its_result(summary: dict[str, Any]) -> None:
+    (fault,) = [fault for fault in summary["faults"] if fault["name"] == "web-kill"]
+    assert fault["error"] == "" and fault["mid_job"] is True, fault
+    assert any("started a new worker" in what for _, what in fault["events"]), fault
+    # The connection died with the process; the retry with the same Idempotency-Key answered
+    # the first try's upscale, charged once (the audit's ledger checks), instead of a 409.
+    first, *_, last = fault["victim"]
+    assert (first["status"], first["key"]) == (0, last["key"]), fault
+    assert (last["status"], last["delivered"]) == (200, True) and last["request_id"], fault
 
 
 def test_the_broker_restarted_and_every_consumer_reconnected(summary: dict[str, Any]) -> None:
