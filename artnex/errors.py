@@ -189,6 +189,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> JsonResponse |
         error = ApiError(str(exc.detail), status=exc.status_code, code=str(exc.default_code))
     elif _is_outage(exc):
         error = ServiceUnavailable()
+    elif _is_database_outage(exc):
+        error = ServiceUnavailable(DATABASE_OUTAGE)
     else:
         return None  # an unexpected bug: Django's 500 handler (logged) takes it
     return error_response(error, request_id)
@@ -202,3 +204,17 @@ def _is_outage(exc: Exception) -> bool:
     from redis.exceptions import TimeoutError as RedisTimeoutError
 
     return isinstance(exc, RedisConnectionError | RedisTimeoutError | OperationalError)
+
+
+# The database holds the ledger: a request may have been charged before it stopped answering,
+# so this answer cannot say "no credits were charged". What it can say is what the product does.
+DATABASE_OUTAGE = ("The upscale service is temporarily unavailable. Retry with the same Idempotency-Key: a request "
+                   "charged before the outage gets its result, and one whose result is not handed out is refunded.")
+
+
+def _is_database_outage(exc: Exception) -> bool:
+    """PostgreSQL did not answer (restarting, failing over, out of connections): 503, not a 500.
+    A bad query is a ProgrammingError or an IntegrityError, never one of these."""
+    from django.db import InterfaceError, OperationalError
+
+    return isinstance(exc, OperationalError | InterfaceError)

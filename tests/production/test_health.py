@@ -72,3 +72,23 @@ def test_a_shared_cache_outage_answers_503_and_charges_nothing(api, customer, se
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "service_unavailable"
     assert customer.refresh().credits == 1000
+
+
+def test_a_database_outage_answers_503_not_500(api, customer, monkeypatch) -> None:
+    """PostgreSQL restarting: the first query (the API key's) cannot connect. The client may
+    retry later, so the contract's 503, not a 500 that reads as our bug; nothing was charged."""
+    from django.db import OperationalError
+
+    from accounts import keys
+    from tests.images import data_uri, image_bytes
+
+    def refused(token: str) -> None:
+        raise OperationalError('connection to server at "127.0.0.1", port 5432 failed: Connection refused')
+
+    monkeypatch.setattr(keys, "find_active_key", refused)
+    response = api.upscale({"image": data_uri(image_bytes("PNG", (8, 8)))}, key=customer.key)
+    assert response.status_code == 503, response.content
+    error = response.json()["error"]
+    assert error["code"] == "service_unavailable" and "Idempotency-Key" in error["message"]
+    monkeypatch.undo()
+    assert customer.refresh().credits == 1000
