@@ -12,6 +12,7 @@ from celery import Task, current_app, shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from celery.signals import worker_process_init
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
 from django.db.models import Q
 from django.utils import timezone
 
@@ -25,6 +26,13 @@ FailureCode = UpscaleRequest.FailureCode
 _STORAGE_ATTEMPTS = 3
 # A job's time limits end by its waiter's deadline; the grace covers a clock skew and a slow refund.
 _STALE_GRACE_S = 90
+# The database stopped answering (restarting, failing over). Raised out of the task, the error
+# would acknowledge the message and leave the charged row queued or processing with no one to
+# run it. Retried instead, a few seconds apart for about half a minute; the retry takes its own
+# row over, as a re-delivered message does.
+_DATABASE_OUTAGE = (OperationalError, InterfaceError)
+_OUTAGE_RETRIES = 15
+_OUTAGE_RETRY_S = 2
 
 
 @worker_process_init.connect
@@ -44,14 +52,16 @@ class _Abandoned(Exception):
     """The waiter gave up on this job while it ran: stop spending the worker on it."""
 
 
-@shared_task(bind=True, name="upscale.tasks.process_upscale", acks_late=True, ignore_result=True)
+@shared_task(bind=True, name="upscale.tasks.process_upscale", acks_late=True, ignore_result=True,
+             autoretry_for=_DATABASE_OUTAGE, max_retries=_OUTAGE_RETRIES, default_retry_delay=_OUTAGE_RETRY_S)
 def process_upscale(self: Task, request_id: str) -> None:
     redelivered = redelivery.is_redelivery(self.request)
     if redelivered and not redelivery.may_run_again(request_id):
         if lifecycle.fail(request_id, FailureCode.PROCESSING_FAILED, "the worker processing this image stopped, twice"):
             storage.delete(UpscaleRequest.objects.get(request_id=request_id).input_file)
         return
-    if not lifecycle.claim(request_id, redelivered=redelivered):
+    # A retry after a database outage is published only once its run has stopped.
+    if not lifecycle.claim(request_id, redelivered=redelivered or bool(self.request.retries)):
         # Past its waiter's deadline, nobody could receive the result: refund instead of running.
         if lifecycle.fail(request_id, FailureCode.UPSCALE_TIMEOUT,
                           "no worker was free before the request's waiter gave up", from_states=(Status.QUEUED,)):
@@ -86,6 +96,8 @@ def process_upscale(self: Task, request_id: str) -> None:
     except engine.EngineError as exc:
         lifecycle.fail(request_id, FailureCode.PROCESSING_FAILED, str(exc))
         return
+    except _DATABASE_OUTAGE:
+        raise  # not the image's fault: retried (autoretry_for), not failed
     except Exception as exc:
         log.exception("upscale %s crashed", request_id)
         lifecycle.fail(request_id, FailureCode.PROCESSING_FAILED, f"{type(exc).__name__}: {exc}")

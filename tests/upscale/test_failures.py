@@ -92,3 +92,28 @@ def test_stale_requests_are_failed_and_refunded(api, customer, monkeypatch, sett
     with time_machine.travel(timezone.now() + timedelta(hours=2)):
         assert tasks.fail_stale() == 1
     assert_refunded(customer, row.request_id)
+
+
+def test_a_database_outage_mid_job_runs_the_job_again_once_it_is_back(api, customer, monkeypatch) -> None:
+    """PostgreSQL restarted just after a worker claimed the job. The error acknowledged the
+    message, so no one would ever run the job: its row stayed processing and charged until the
+    stale sweep, and a waiting client (or its Idempotency-Key retry) waited out the whole wait
+    for a 504. The job is retried instead, and takes its own row over."""
+    from django.db import OperationalError, connection
+
+    monkeypatch.setattr(services.process_upscale, "apply_async", lambda args, **options: None)
+    request_id = api.upscale({**BODY, "async": True}, key=customer.key).json()["request_id"]
+    outage = {"claimed": False, "refused": 0}
+
+    def restarting(execute, sql, params, many, context):
+        if outage["claimed"] and outage["refused"] < 2:  # the claim's UPDATE went through; then it stops
+            outage["refused"] += 1
+            raise OperationalError("terminating connection due to administrator command")
+        outage["claimed"] = outage["claimed"] or (sql.startswith("UPDATE") and "started_at" in sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(restarting):
+        tasks.process_upscale.apply((request_id,), task_id=request_id)
+    row = UpscaleRequest.objects.get(request_id=request_id)
+    assert outage["refused"] == 2 and row.status == "succeeded", (row.status, row.error_code)
+    assert customer.refresh().credits == 900
