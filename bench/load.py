@@ -33,6 +33,7 @@ import random
 import sys
 import threading
 import time
+from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,7 @@ from load_report import machine, summary, table  # noqa: E402
 from load_traffic import PRICE, Run, client, loopback, make_samples  # noqa: E402
 
 from artnex import integration_env  # noqa: E402
+from tests.devstack.postgres_server import private_server  # noqa: E402
 from tests.devstack.stack import ServiceStack, StackOptions, running  # noqa: E402
 
 EMAIL = "load@example.com"
@@ -96,9 +98,13 @@ def model_dir(args: argparse.Namespace) -> Path:
 
 
 def _account_id() -> int:
+    from django.db import connection
+
     from accounts.models import Account
 
-    return int(Account.objects.values_list("pk", flat=True).get(user__email=EMAIL))
+    found = int(Account.objects.values_list("pk", flat=True).get(user__email=EMAIL))
+    connection.close()  # not held through the run: a database restart would leave it broken
+    return found
 
 
 def drive(args: argparse.Namespace, stack: ServiceStack) -> dict[str, Any]:
@@ -140,12 +146,17 @@ def main(argv: list[str] | None = None) -> int:
     load_before = [round(x, 2) for x in os.getloadavg()]
     # The stack's own services listen on 127.0.0.1; PostgreSQL must be there too.
     database_server = loopback(integration_env.service_url("DATABASE_URL"))
-    options = StackOptions(args.out, model_dir(args), database_server, args.workers, settings)
-    with running(options) as stack:
-        result = drive(args, stack)
-        from django.db import connections
+    with ExitStack() as cleanup:
+        private = None
+        if "postgres-restart" in args.faults:  # never stop the machine's shared server
+            private = cleanup.enter_context(private_server())
+            database_server = private.url
+        options = StackOptions(args.out, model_dir(args), database_server, args.workers, settings, private)
+        with running(options) as stack:
+            result = drive(args, stack)
+            from django.db import connections
 
-        connections.close_all()  # before the stack's database is dropped
+            connections.close_all()  # before the stack's database is dropped
     result = {"config": {k: str(v) for k, v in vars(args).items()}, "settings": settings, "machine": machine(),
               "load_before": load_before, "load_after": [round(x, 2) for x in os.getloadavg()], **result}
     text = json.dumps(result, indent=1)

@@ -27,6 +27,7 @@ FAULT_5XX = {
     "pool-kill": {"upscale_timeout", "processing_failed"},
     "worker-kill": {"upscale_timeout", "processing_failed"},
     "web-kill": {"upscale_timeout", "processing_failed"},
+    "postgres-restart": {"service_unavailable"},
 }
 _UNFINISHED = ("queued", "processing")
 

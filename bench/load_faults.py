@@ -8,6 +8,9 @@
   a moment, started again on its data.
 - ``cache-restart``: the same for the shared cache (rate-limit counters, in-flight slots,
   re-delivery counts), which comes back empty.
+- ``postgres-restart``: the database stopped (fast shutdown: every session cut off), left down
+  a moment, started again. Only on a PostgreSQL server of the stack's own (tests/devstack/
+  postgres_server.py), which bench/load.py starts when this fault is planned.
 - ``web-kill``: SIGKILL to the web process (gunicorn's worker: the Procfile's gunicorn master
   respawns it, as it would in production) while clients wait for synchronous answers. Every
   open connection drops; the clients retry with their Idempotency-Key.
@@ -33,7 +36,8 @@ from tests.devstack import processes
 from tests.devstack.stack import ServiceStack
 
 # When each fault starts, as a share of the run's progress (requests sent, or time).
-TRIGGERS = {"pool-kill": 0.2, "web-kill": 0.3, "broker-restart": 0.4, "cache-restart": 0.55, "worker-kill": 0.7}
+TRIGGERS = {"pool-kill": 0.2, "web-kill": 0.3, "broker-restart": 0.4, "cache-restart": 0.55, "worker-kill": 0.7,
+            "postgres-restart": 0.85}
 VICTIM_SIZES = {"pool-kill": (384, 384), "worker-kill": (384, 320), "web-kill": (352, 352)}
 _BOUND_S = 180.0  # a guard against a hang, not a measurement
 
@@ -185,6 +189,19 @@ def broker_restart(run: Run, stack: ServiceStack, fault: Fault, down_s: float) -
     fault.recovered = run.now()
 
 
+def postgres_restart(run: Run, stack: ServiceStack, fault: Fault, down_s: float) -> None:
+    from django.db import connection
+
+    connection.close()  # this thread's, while it still works: the restart cuts every session
+    fault.started = run.now()
+    fault.note(run, "fast shutdown of PostgreSQL")
+    stack.restart_database(down_s)
+    fault.note(run, f"PostgreSQL back after {down_s:g} s down")
+    _until(stack.web_answers, "the web never answered /readyz again")
+    fault.note(run, "the web answers /readyz again")
+    fault.recovered = run.now()
+
+
 def cache_restart(run: Run, stack: ServiceStack, fault: Fault, down_s: float) -> None:
     fault.started = run.now()
     fault.note(run, "SIGTERM to the cache")
@@ -208,6 +225,8 @@ def inject(run: Run, stack: ServiceStack, plan: list[Fault], progress: Callable[
                     worker_kill(run, stack, fault, account_id)
                 elif fault.name == "web-kill":
                     web_kill(run, stack, fault, account_id)
+                elif fault.name == "postgres-restart":
+                    postgres_restart(run, stack, fault, broker_down_s)
                 elif fault.name == "cache-restart":
                     cache_restart(run, stack, fault, broker_down_s)
                 else:

@@ -25,6 +25,7 @@ from artnex import local_setup
 
 from . import manage, postgres, processes, redis_server
 from .http import http
+from .postgres_server import PrivateServer
 
 LOOPBACK = "127.0.0.1"
 # What the stack's processes take from the caller's environment: nothing that configures the
@@ -42,6 +43,9 @@ class StackOptions:
     workers: int = 2
     # Environment over the production defaults below (time limits, the default model, ...).
     settings: Mapping[str, str] = field(default_factory=dict)
+    # The server behind database_server when it is the stack's own (postgres_server.py), which
+    # a fault may restart; None: a shared server, never touched.
+    private_database: PrivateServer | None = None
 
 
 def _caller_environment() -> dict[str, str]:
@@ -163,6 +167,11 @@ class ServiceStack:
         again = self._start(f"{base}-{self.restarts[base] + 1}", argv)
         redis_server.wait_until_answering((LOOPBACK, port), again)
         return again
+
+    def restart_database(self, down_s: float) -> None:
+        """Fast shutdown of the stack's own PostgreSQL server, down ``down_s``, started again."""
+        assert self.options.private_database is not None, "the stack runs on a shared PostgreSQL server"
+        self.options.private_database.restart(down_s)
 
     def create_customer(self, email: str, credits: int, plan: str) -> str:
         return manage.create_customer(self.env, email, credits, plan)
