@@ -2,7 +2,8 @@
 and check every answer against the contract as they go.
 
 Each request is one :class:`Record`. Good requests carry an ``Idempotency-Key`` and are
-retried with it after a 5xx or a lost connection (what docs/api.md tells clients to do);
+retried with it after a 5xx or a lost connection (what docs/api.md tells clients to do), 1 s
+and then 2 s later;
 each try is a record of its own. Nothing here leaves loopback: every URL is checked first.
 """
 
@@ -34,7 +35,7 @@ DOCUMENTED_5XX = frozenset({"processing_failed", "internal_error", "service_unav
 MIX = {"sync-x2": 40, "sync-x4": 25, "async": 20, "bad-input": 15}
 NO_ANSWER = "no answer"  # a try's problem when its connection dropped: retried, and excused in a web kill
 _TRIES = 3
-_RETRY_PAUSE_S = 1.0
+_RETRY_PAUSE_S = 1.0  # before the first retry; doubled before each next one (1 s, then 2 s)
 _POLL_S = 0.5
 _FORMATS = {"png": ("PNG", "image/png"), "jpeg": ("JPEG", "image/jpeg")}
 
@@ -225,7 +226,9 @@ def _retrying(run: Run, make: Callable[[int], Record], attempt_once: Callable[[R
         records.append(record)
         if not attempt_once(record):
             break
-        time.sleep(_RETRY_PAUSE_S)
+        # Backing off: the retries span an outage of a few seconds (a database restart), as a
+        # client's exponential back-off does, rather than all landing inside it.
+        time.sleep(_RETRY_PAUSE_S * 2 ** (attempt - 1))
     return records
 
 
