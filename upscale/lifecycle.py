@@ -31,6 +31,7 @@ from accounts.models import Account, ApiKey
 from billing import ledger
 
 from . import storage
+from .idempotency.models import IdempotencyRecord
 from .inspect import ImageInfo
 from .intake import ImageSource
 from .models import UpscaleRequest
@@ -61,22 +62,32 @@ class TooManyUnfinished(Exception):
         super().__init__(f"{limit} upscale jobs are already queued or processing")
 
 
+class KeyTakenOver(Exception):
+    """The request's Idempotency-Key record is gone: a retry took the key over while this
+    request was slow to get here (idempotency/store.py). Nothing was charged or recorded."""
+
+
 def create(
     *, request_id: str, account_id: int, api_key: ApiKey | None, source: ImageSource, info: ImageInfo,
     scale: float, output_size: tuple[int, int], model: str, input_file: str,
-    idempotency_key: str | None = None, webhook_url: str | None = None, output_format: str = "",
-    wait_deadline: datetime | None = None,
+    idempotency_key: str | None = None, idempotency_record_id: int | None = None, webhook_url: str | None = None,
+    output_format: str = "", wait_deadline: datetime | None = None,
 ) -> tuple[UpscaleRequest, QuotaState]:
     """Check the quota, charge the price and record the request, atomically per account.
 
-    Raises :class:`QuotaExhausted`, :class:`TooManyUnfinished` or :class:`NotEnoughCredits`,
-    having written nothing.
+    Raises :class:`QuotaExhausted`, :class:`TooManyUnfinished`, :class:`NotEnoughCredits` or
+    :class:`KeyTakenOver`, having written nothing.
     """
     price = settings.ARTNEX_PRICE_CREDITS
     with transaction.atomic():
         # The lock serialises this account's requests: the quota count and the balance
         # check below cannot be raced by a parallel request.
         account = Account.objects.select_for_update().select_related("plan").get(pk=account_id)
+        # Locked until this commits: a retry taking the key over waits for it, then finds the row.
+        if idempotency_record_id is not None and not (
+            IdempotencyRecord.objects.select_for_update().filter(pk=idempotency_record_id).exists()
+        ):
+            raise KeyTakenOver()
         quota = quota_state(account)
         if quota.exhausted:
             raise QuotaExhausted(quota)

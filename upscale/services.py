@@ -36,7 +36,8 @@ UNFINISHED_RETRY_AFTER_SECONDS = 30
 def submit(
     *, account: Account, api_key: ApiKey | None = None, source: ImageSource, scale: float,
     model: str | None = None, request_id: str | None = None, idempotency_key: str | None = None,
-    webhook_url: str | None = None, width: int | None = None, height: int | None = None,
+    idempotency_record_id: int | None = None, webhook_url: str | None = None, width: int | None = None,
+    height: int | None = None,
     output_format: str | None = None, wait_seconds: float | None = None,
 ) -> UpscaleRequest:
     """Check the image, charge the account and queue the upscale; returns the queued row.
@@ -47,7 +48,8 @@ def submit(
     ``wait_seconds``: how long the caller will wait for the result (None: nobody waits, the
     result is polled or sent to the webhook later). A job not started within it is refunded
     instead of run. A request with a webhook never gets a waiter's deadline: the webhook
-    receives its result whether or not the caller is still there.
+    receives its result whether or not the caller is still there. ``idempotency_record_id``:
+    the Idempotency-Key's record this request holds; it is charged only while it still does.
     """
     info = inspect.inspect_image(source.data)
     if width is not None or height is not None:
@@ -60,7 +62,8 @@ def submit(
         row, _ = lifecycle.create(
             request_id=request_id, account_id=account.pk, api_key=api_key, source=source, info=info,
             scale=scale, output_size=output_size, model=model_name, input_file=input_file,
-            idempotency_key=idempotency_key, webhook_url=webhook_url, output_format=output_format or "",
+            idempotency_key=idempotency_key, idempotency_record_id=idempotency_record_id, webhook_url=webhook_url,
+            output_format=output_format or "",
             wait_deadline=None if wait_seconds is None or webhook_url
             else timezone.now() + timedelta(seconds=wait_seconds),
         )
@@ -84,6 +87,9 @@ def _refusal(exc: BaseException) -> errors.ApiError | None:
             "wait for some to finish.",
             headers={"Retry-After": str(UNFINISHED_RETRY_AFTER_SECONDS)},
         )
+    if isinstance(exc, lifecycle.KeyTakenOver):
+        return errors.IdempotencyConflict("A retry with this Idempotency-Key took it over; this request was not "
+                                          "charged.")
     if isinstance(exc, lifecycle.NotEnoughCredits):
         return errors.InsufficientCredits(f"This request costs {exc.price} credits; the balance is {exc.balance}.")
     return None

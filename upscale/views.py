@@ -93,10 +93,12 @@ class UpscaleView(ApiView):
             submission.check_multipart_size(request.META.get("CONTENT_LENGTH"))
         prefer_async = submission.prefers_async(request.headers.get("Prefer", ""))
         return idempotency.respond(request, api_key.account_id, respond_async=prefer_async,
-                                   run=lambda: self._upscale(request, api_key, multipart, prefer_async),
+                                   run=lambda record_id: self._upscale(request, api_key, multipart, prefer_async,
+                                                                       record_id),
                                    resume=lambda request_id: self._resume(request, api_key, request_id))
 
-    def _upscale(self, request: Request, api_key: ApiKey, multipart: bool, prefer_async: bool) -> Response:
+    def _upscale(self, request: Request, api_key: ApiKey, multipart: bool, prefer_async: bool,
+                 idempotency_record_id: int | None) -> Response:
         limits.check(request, api_key)
         data: Any = submission.as_json_body(request.data) if multipart else request.data
         body = UpscaleInputSerializer(data=data).validated()
@@ -110,7 +112,8 @@ class UpscaleView(ApiView):
                 account=account, api_key=api_key, source=source, scale=body["scale"],
                 width=body.get("width"), height=body.get("height"), model=body.get("model"),
                 output_format=body.get("output_format"), request_id=self.request_id,
-                idempotency_key=request.headers.get(idempotency.HEADER), webhook_url=body.get("webhook_url"),
+                idempotency_key=request.headers.get(idempotency.HEADER), idempotency_record_id=idempotency_record_id,
+                webhook_url=body.get("webhook_url"),
                 # Only a caller that waits has a deadline: an async job's result is polled later.
                 wait_seconds=None if respond_async else settings.ARTNEX_WAIT_SECONDS,
             )

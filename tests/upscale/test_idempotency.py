@@ -9,6 +9,7 @@ import pytest
 import time_machine
 from django.utils import timezone
 
+from artnex import errors
 from billing import ledger
 from billing.models import LedgerEntry
 from tests.images import data_uri, image_bytes
@@ -170,3 +171,32 @@ def test_a_retry_after_the_web_process_died_gets_the_refunded_failure(v1, custom
     again = v1.post(BODY, customer.key, **{"Idempotency-Key": "dropped"})
     assert again.status_code == 200 and again.json()["request_id"] != row.request_id
     assert customer.refresh().credits == 900
+
+
+def test_a_retry_takes_over_a_key_whose_first_request_died_before_recording_its_upscale(
+        v1, customer, settings) -> None:
+    """The web process died (or the database stopped) between the key's claim and the upscale's
+    row: nothing was charged, and no one will ever complete the key. A retry a few seconds on
+    takes it over and does the work, instead of waiting ARTNEX_WAIT_SECONDS for a 409."""
+    from upscale.idempotency.fingerprint import fingerprint
+
+    settings.ARTNEX_WAIT_SECONDS = 1  # before the fix, the retry's wait for the dead first request
+    IdempotencyRecord.objects.create(account=customer.account, key="cut",
+                                     fingerprint=fingerprint(BODY, respond_async=False))
+    with time_machine.travel(timezone.now() + store.TAKEOVER_AFTER + timedelta(seconds=1)):
+        retry = v1.post(BODY, customer.key, **{"Idempotency-Key": "cut"})
+    assert retry.status_code == 200, retry.content
+    assert charges(customer) == 1 and IdempotencyRecord.objects.get(key="cut").completed
+
+
+def test_a_first_request_whose_key_was_taken_over_charges_nothing(customer) -> None:
+    """Slow rather than dead (a long image download): once a retry took its key over, the first
+    request must not charge as well. Its key record is checked under the charge's lock."""
+    from tests.upscale.test_services import source
+
+    record = IdempotencyRecord.objects.create(account=customer.account, key="slow", fingerprint="x" * 64)
+    IdempotencyRecord.objects.filter(pk=record.pk).delete()  # the retry took it over
+    with pytest.raises(errors.IdempotencyConflict):
+        services.submit(account=customer.account, source=source(), scale=2, idempotency_key="slow",
+                        idempotency_record_id=record.pk)
+    assert charges(customer) == 0 and not UpscaleRequest.objects.exists()

@@ -14,13 +14,14 @@ from .models import IdempotencyRecord
 HEADER = "Idempotency-Key"
 
 
-def respond(request: Request, account_id: int, *, respond_async: bool, run: Callable[[], Response],
+def respond(request: Request, account_id: int, *, respond_async: bool, run: Callable[[int | None], Response],
             resume: Callable[[str], Response]) -> Response:
-    """``run`` does the work; ``resume(request_id)`` answers an upscale a first request with the
+    """``run(record_id)`` does the work (the key's record, whose ownership the charge checks;
+    None without a key); ``resume(request_id)`` answers an upscale a first request with the
     same key recorded but never answered (its process died while its client waited)."""
     key = request.headers.get(HEADER)
     if key is None:
-        return run()
+        return run(None)
     claimed = store.claim(account_id, store.check_key(key), fingerprint(request.data, respond_async=respond_async))
     if isinstance(claimed, store.Replay):
         return Response(claimed.body, status=claimed.status,
@@ -30,7 +31,8 @@ def respond(request: Request, account_id: int, *, respond_async: bool, run: Call
         response = _kept(unanswered.record, lambda: resume(unanswered.request_id))
         response["Idempotent-Replayed"] = "true"  # the first request's upscale, not a new one
         return response
-    return _kept(claimed, run)
+    record = claimed
+    return _kept(record, lambda: run(record.pk))
 
 
 def _kept(record: IdempotencyRecord, run: Callable[[], Response]) -> Response:

@@ -22,6 +22,11 @@ from ..models import UpscaleRequest
 from .models import IdempotencyRecord
 
 WINDOW = timedelta(hours=24)
+# A first request that has recorded no upscale this long after claiming its key is taken for
+# dead (its web process was killed, or the database stopped before it could release the key):
+# a retry takes the key over. One merely slow (a long image download) then charges nothing:
+# lifecycle.create checks, under the key record's lock, that the key is still its own.
+TAKEOVER_AFTER = timedelta(seconds=10)
 MAX_KEY_LENGTH = 255
 # Answer headers worth replaying; the rate-limit ones describe the original moment.
 _REPLAYED_HEADERS = ("Location", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset")
@@ -90,10 +95,26 @@ def claim(account_id: int, key: str, fingerprint: str) -> IdempotencyRecord | Re
             # this one answers the same upscale too. Waiting for the first one's answer instead
             # kept the client of a dead process waiting ARTNEX_WAIT_SECONDS for a 409.
             return Unanswered(record, started)
+        if record.created_at < now - TAKEOVER_AFTER and _took_over(record):
+            continue
         if time.monotonic() >= deadline:
             raise IdempotencyConflict("A request with this Idempotency-Key is still in progress; retry later.")
         _pause(delay)
         delay = min(delay * 1.5, 0.5)
+
+
+def _took_over(record: IdempotencyRecord) -> bool:
+    """Delete the in-progress record of a first request that recorded no upscale, unless it has
+    recorded one meanwhile. The lock waits for a first request charging right now."""
+    with transaction.atomic():
+        held = IdempotencyRecord.objects.filter(pk=record.pk, response_status__isnull=True)
+        locked = held.select_for_update().first()
+        if locked is None:
+            return True  # released or completed meanwhile: claim again
+        if _recorded_upscale(locked):
+            return False
+        locked.delete()
+    return True
 
 
 def _recorded_upscale(record: IdempotencyRecord) -> str:
