@@ -6,8 +6,10 @@ database and a Redis broker and cache of its own, all on loopback), opens a cust
 the operator's create_customer, and runs K client threads with a customer's mix of requests:
 synchronous x2 and x4 upscales of 48-96 px PNG and JPEG crops, async jobs polled to their end
 (some submitted twice with their Idempotency-Key), and broken requests that must get the
-contract's 400s. Meanwhile it kills a worker's pool process mid-job, restarts the broker,
-restarts the cache and kills a whole worker mid-job, starting a replacement (bench/load_faults.py).
+contract's 400s. Meanwhile it kills a worker's pool process mid-job, kills the web's gunicorn
+worker under a waiting client, restarts the broker, restarts the cache, kills a whole worker
+mid-job (starting a replacement) and restarts PostgreSQL, on a server of the run's own
+(bench/load_faults.py).
 Once the work has drained, it audits the answers and the ledger (bench/load_audit.py) and
 exits 1 if any invariant broke.
 
@@ -17,7 +19,8 @@ exits 1 if any invariant broke.
 
 --requests is a floor: the clients go on until the last fault has recovered, so that every
 fault meets traffic. Logs, records.json and summary.json are kept in --out. PostgreSQL comes
-from ARTNEX_TEST_DATABASE_URL (default postgres@127.0.0.1:5432, the integration tier's);
+from ARTNEX_TEST_DATABASE_URL (default postgres@127.0.0.1:5432, the integration tier's), or,
+with postgres-restart planned, from a server the run starts as the postgres user (needs root);
 redis-server must be installed. The stack's deviations from the production defaults are the
 test-sized task time limits (so that a dead worker's job returns within a minute, as
 docs/deploy.md describes), one PyTorch thread per worker, and a burst limit that does not
