@@ -12,18 +12,14 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 from typing import Any
 
 import pytest
 
-from tests.devstack.processes import REPO
 from tests.integration import needs_services, unavailable
+from tests.production.load_run import run_load_bench
 
 pytestmark = [pytest.mark.integration, needs_services]
-# A guard against a hang, not a measurement: the run takes about a minute.
-_HANG_GUARD_S = 600
 
 
 @pytest.fixture(scope="module")
@@ -31,18 +27,7 @@ def summary(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     if shutil.which("redis-server") is None:
         unavailable("redis-server is not installed (the stack runs a broker and a cache of its own)",
                     "install it to run this test")
-    folder = tmp_path_factory.mktemp("load")
-    done = subprocess.run(
-        [sys.executable, "bench/load.py", "--clients", "2", "--requests", "10", "--faults", "pool-kill",
-         "web-kill", "broker-restart", "cache-restart", "--task-time-limit", "10", "--out", str(folder / "run"),
-         "--json", str(folder / "summary.json")],
-        cwd=REPO, capture_output=True, text=True, timeout=_HANG_GUARD_S, check=False,
-    )
-    print(done.stdout[-6000:])  # the figures, for whoever reads the test's output
-    assert (folder / "summary.json").exists(), f"no summary (exit {done.returncode}):\n{done.stderr[-6000:]}"
-    result: dict[str, Any] = json.loads((folder / "summary.json").read_text())
-    assert done.returncode == (0 if result["ok"] else 1), done.stderr[-3000:]
-    return result
+    return run_load_bench(tmp_path_factory, ["pool-kill", "web-kill", "broker-restart", "cache-restart"])
 
 
 def test_the_audit_passes(summary: dict[str, Any]) -> None:

@@ -12,19 +12,15 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.devstack.processes import REPO
 from tests.integration import needs_services, unavailable
+from tests.production.load_run import run_load_bench
 
 pytestmark = [pytest.mark.integration, needs_services]
-# A guard against a hang, not a measurement: the run takes about 20 s.
-_HANG_GUARD_S = 600
 
 
 def _missing() -> str:
@@ -41,17 +37,7 @@ def _missing() -> str:
 def summary(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     if missing := _missing():
         unavailable(missing, "see docs/reliability.md, How to run")
-    folder = tmp_path_factory.mktemp("load")
-    done = subprocess.run(
-        [sys.executable, "bench/load.py", "--clients", "2", "--requests", "10", "--faults", "postgres-restart",
-         "--task-time-limit", "10", "--out", str(folder / "run"), "--json", str(folder / "summary.json")],
-        cwd=REPO, capture_output=True, text=True, timeout=_HANG_GUARD_S, check=False,
-    )
-    print(done.stdout[-6000:])  # the figures, for whoever reads the test's output
-    assert (folder / "summary.json").exists(), f"no summary (exit {done.returncode}):\n{done.stderr[-6000:]}"
-    result: dict[str, Any] = json.loads((folder / "summary.json").read_text())
-    assert done.returncode == (0 if result["ok"] else 1), done.stderr[-3000:]
-    return result
+    return run_load_bench(tmp_path_factory, ["postgres-restart"])
 
 
 def test_the_audit_passes(summary: dict[str, Any]) -> None:
