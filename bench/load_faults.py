@@ -107,7 +107,8 @@ def _catch_running(run: Run, stack: ServiceStack, fault: Fault, account_id: int)
 
 
 def _follow_victim(run: Run, stack: ServiceStack, fault: Fault, request_id: str, sender: threading.Thread) -> None:
-    """Until the victim's client has its answer, watch the workers' logs for the take-over."""
+    """Until the victim's client has its answer, watch the workers' logs for the take-over; then
+    the fault is over."""
     deadline = time.monotonic() + run.wait_s + _BOUND_S
     while sender.is_alive() and time.monotonic() < deadline:
         for worker in stack.workers:
@@ -118,6 +119,15 @@ def _follow_victim(run: Run, stack: ServiceStack, fault: Fault, request_id: str,
     sender.join(timeout=1)
     answers = [f"{record.status} {record.code}".strip() for record in fault.victim]
     fault.note(run, f"the victim's client got {', then '.join(answers) or 'no answer yet'}")
+    fault.recovered = run.now()
+
+
+def _landed(run: Run, fault: Fault, request_id: str, what: str) -> None:
+    """Note a kill the moment it is done, and whether it caught the victim still running."""
+    fault.started = run.now()
+    status = _status(request_id)
+    fault.mid_job = status == "processing"
+    fault.note(run, f"{what} (victim {status})")
 
 
 def pool_kill(run: Run, stack: ServiceStack, fault: Fault, account_id: int) -> None:
@@ -126,27 +136,21 @@ def pool_kill(run: Run, stack: ServiceStack, fault: Fault, account_id: int) -> N
     pool = processes.children(worker.pid)
     for pid in pool:
         os.kill(pid, signal.SIGKILL)
-    fault.started = run.now()
-    fault.mid_job = _status(request_id) == "processing"
-    fault.note(run, f"SIGKILL to {worker.name}'s pool process {pool} (victim {_status(request_id)})")
+    _landed(run, fault, request_id, f"SIGKILL to {worker.name}'s pool process {pool}")
     replacement = _until(lambda: [pid for pid in processes.children(worker.pid) if pid not in pool],
                          f"{worker.name} started no new pool process")
     fault.note(run, f"{worker.name} started a new pool process {replacement}")
     _follow_victim(run, stack, fault, request_id, sender)
-    fault.recovered = run.now()
 
 
 def worker_kill(run: Run, stack: ServiceStack, fault: Fault, account_id: int) -> None:
     sender = _send_victim(run, fault)
     request_id, worker = _catch_running(run, stack, fault, account_id)
     killed = worker.kill_outright()
-    fault.started = run.now()
-    fault.mid_job = _status(request_id) == "processing"
-    fault.note(run, f"SIGKILL to {worker.name} (pids {killed}) (victim {_status(request_id)})")
+    _landed(run, fault, request_id, f"SIGKILL to {worker.name} (pids {killed})")
     replacement = stack.add_worker()
     fault.note(run, f"{replacement.name} started and ready")
     _follow_victim(run, stack, fault, request_id, sender)
-    fault.recovered = run.now()
 
 
 def web_kill(run: Run, stack: ServiceStack, fault: Fault, account_id: int) -> None:
@@ -154,16 +158,13 @@ def web_kill(run: Run, stack: ServiceStack, fault: Fault, account_id: int) -> No
     sender = _send_victim(run, fault)
     request_id, _ = _catch_running(run, stack, fault, account_id)
     killed = stack.kill_web_workers()
-    fault.started = run.now()
-    fault.mid_job = _status(request_id) == "processing"
-    fault.note(run, f"SIGKILL to the web's gunicorn worker {killed} (victim {_status(request_id)})")
+    _landed(run, fault, request_id, f"SIGKILL to the web's gunicorn worker {killed}")
     respawned = _until(lambda: [pid for pid in stack.web_workers() if pid not in killed],
                        "gunicorn never started a new worker")
     fault.note(run, f"gunicorn's master started a new worker {respawned}")
     _until(stack.web_answers, "the new web worker never answered /readyz")
     fault.note(run, "the web answers /readyz again")
     _follow_victim(run, stack, fault, request_id, sender)
-    fault.recovered = run.now()
 
 
 def _connections(process: processes.Process) -> int:
