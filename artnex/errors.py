@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import InterfaceError
+from django.db import OperationalError as DatabaseOperationalError
 from django.http import JsonResponse
 
 from .ids import attached
@@ -212,9 +214,11 @@ DATABASE_OUTAGE = ("The upscale service is temporarily unavailable. Retry with t
                    "charged before the outage gets its result, and one whose result is not handed out is refunded.")
 
 
-def _is_database_outage(exc: Exception) -> bool:
-    """PostgreSQL did not answer (restarting, failing over, out of connections): 503, not a 500.
-    A bad query is a ProgrammingError or an IntegrityError, never one of these."""
-    from django.db import InterfaceError, OperationalError
+# PostgreSQL did not answer (restarting, failing over, out of connections). A bad query is a
+# ProgrammingError or an IntegrityError, never one of these. The API answers them 503 and the
+# upscale task retries on them (upscale/tasks.py).
+DATABASE_OUTAGE_ERRORS: tuple[type[Exception], ...] = (DatabaseOperationalError, InterfaceError)
 
-    return isinstance(exc, OperationalError | InterfaceError)
+
+def _is_database_outage(exc: Exception) -> bool:
+    return isinstance(exc, DATABASE_OUTAGE_ERRORS)

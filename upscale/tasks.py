@@ -12,9 +12,10 @@ from celery import Task, current_app, shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from celery.signals import worker_process_init
 from django.conf import settings
-from django.db import InterfaceError, OperationalError
 from django.db.models import Q
 from django.utils import timezone
+
+from artnex.errors import DATABASE_OUTAGE_ERRORS
 
 from . import engine, lifecycle, metrics, orphans, previews, redelivery, storage
 from .models import UpscaleRequest
@@ -30,7 +31,6 @@ _STALE_GRACE_S = 90
 # would acknowledge the message and leave the charged row queued or processing with no one to
 # run it. Retried instead, a few seconds apart for about half a minute; the retry takes its own
 # row over, as a re-delivered message does.
-_DATABASE_OUTAGE = (OperationalError, InterfaceError)
 _OUTAGE_RETRIES = 15
 _OUTAGE_RETRY_S = 2
 
@@ -53,7 +53,7 @@ class _Abandoned(Exception):
 
 
 @shared_task(bind=True, name="upscale.tasks.process_upscale", acks_late=True, ignore_result=True,
-             autoretry_for=_DATABASE_OUTAGE, max_retries=_OUTAGE_RETRIES, default_retry_delay=_OUTAGE_RETRY_S)
+             autoretry_for=DATABASE_OUTAGE_ERRORS, max_retries=_OUTAGE_RETRIES, default_retry_delay=_OUTAGE_RETRY_S)
 def process_upscale(self: Task, request_id: str) -> None:
     redelivered = redelivery.is_redelivery(self.request)
     if redelivered and not redelivery.may_run_again(request_id):
@@ -96,7 +96,7 @@ def process_upscale(self: Task, request_id: str) -> None:
     except engine.EngineError as exc:
         lifecycle.fail(request_id, FailureCode.PROCESSING_FAILED, str(exc))
         return
-    except _DATABASE_OUTAGE:
+    except DATABASE_OUTAGE_ERRORS:
         raise  # not the image's fault: retried (autoretry_for), not failed
     except Exception as exc:
         log.exception("upscale %s crashed", request_id)
