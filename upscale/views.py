@@ -120,8 +120,7 @@ class UpscaleView(ApiView):
             if body.get("webhook_url"):
                 webhooks.prepare(row, webhooks.Target(body["webhook_url"], base_url))
             if respond_async:
-                _raise_if_failed_already(row)
-                return _accepted(row, base_url, account)
+                return _accepted(row, base_url, account, unless_failed=True)
             return _waited(request, row, account, base_url)
 
     def _resume(self, request: Request, api_key: ApiKey, request_id: str) -> Response:
@@ -131,8 +130,7 @@ class UpscaleView(ApiView):
         row = UpscaleRequest.objects.get(request_id=request_id)
         account, base_url = api_key.account, base_url_for(request)
         if row.wait_deadline is None:  # async, or a webhook's: the first answer was the 202
-            _raise_if_failed_already(row)
-            return _accepted(row, base_url, account)
+            return _accepted(row, base_url, account, unless_failed=True)
         return _waited(request, row, account, base_url)
 
 
@@ -161,19 +159,16 @@ def _waited(request: Request, row: UpscaleRequest, account: Account, base_url: s
     return Response(result, headers=headers)
 
 
-def _raise_if_failed_already(row: UpscaleRequest) -> None:
-    """A job that failed before its 202 was sent (the queue refused it on commit: failed and
-    refunded at once) is answered its contract error, as a synchronous request is. A 202 would
-    claim it was accepted, and its Idempotency-Key would replay that refunded failure for 24
-    hours instead of letting the client's retry do the work."""
-    row.refresh_from_db(fields=["status", "error_code"])
-    if row.status == UpscaleRequest.Status.FAILED:
-        raise outcome.failure(row)
+def _accepted(row: UpscaleRequest, base_url: str, account: Account, *, unless_failed: bool = False) -> Response:
+    """The 202 answer: where the request stands and where to poll it.
 
-
-def _accepted(row: UpscaleRequest, base_url: str, account: Account) -> Response:
-    """The 202 answer: where the request stands and where to poll it."""
+    ``unless_failed``: a job that failed before its 202 was sent (the queue refused it on
+    commit: failed and refunded at once) is answered its contract error, as a synchronous
+    request is. A 202 would claim it was accepted, and its Idempotency-Key would replay that
+    refunded failure for 24 hours instead of letting the client's retry do the work."""
     row.refresh_from_db()
+    if unless_failed and row.status == UpscaleRequest.Status.FAILED:
+        raise outcome.failure(row)
     accepted = status_body(row, base_url)
     return Response(accepted, status=202, headers={
         "Location": accepted["status_url"], "Preference-Applied": "respond-async",
