@@ -128,6 +128,16 @@ def enqueue(request_id: str) -> None:
         lifecycle.fail(request_id, FailureCode.SERVICE_UNAVAILABLE, "the task queue is unavailable")
 
 
+def publish_again_if_queued(request_id: str) -> None:
+    """Publish a still-queued job's task once more. The first request's process may have died
+    between committing the row and publishing the task (:func:`enqueue` runs on commit), and
+    then no message exists and no worker would ever run the charged job. A second message for a
+    job that has one costs nothing: the worker's claim is conditional, so only one run takes
+    the row, and the other finds it no longer queued."""
+    if UpscaleRequest.objects.filter(request_id=request_id, status=UpscaleRequest.Status.QUEUED).exists():
+        enqueue(request_id)
+
+
 def wait_for_result(request_id: str, gone: threading.Event | None = None) -> UpscaleRequest:
     """:func:`upscale.waiting.wait_for_result` until the request's deadline (or
     ``ARTNEX_WAIT_SECONDS`` from now for a request submitted without one). A request with a

@@ -127,6 +127,7 @@ class UpscaleView(ApiView):
         """An Idempotency-Key retry of a request whose upscale is recorded but was never
         answered (the web process died while its client waited): wait for that upscale and
         answer it, charged once. No new charge, so no limits or in-flight slot either."""
+        services.publish_again_if_queued(request_id)
         row = UpscaleRequest.objects.get(request_id=request_id)
         account, base_url = api_key.account, base_url_for(request)
         if row.wait_deadline is None:  # async, or a webhook's: the first answer was the 202

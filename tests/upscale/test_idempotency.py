@@ -200,3 +200,28 @@ def test_a_first_request_whose_key_was_taken_over_charges_nothing(customer) -> N
         services.submit(account=customer.account, source=source(), scale=2, idempotency_key="slow",
                         idempotency_record_id=record.pk)
     assert charges(customer) == 0 and not UpscaleRequest.objects.exists()
+
+
+def test_a_retry_publishes_the_job_again_when_the_first_process_died_before_publishing(
+        v1, customer, settings, monkeypatch) -> None:
+    """The web process was killed after committing the charged row and before publishing its
+    task (seen in bench/load.py's web kill): no message exists. The retry must get the upscale
+    run, charged once, instead of waiting ARTNEX_WAIT_SECONDS for a job no worker will see and
+    then a refunded 504."""
+    from upscale.idempotency.fingerprint import fingerprint
+    from upscale.intake import ImageSource
+
+    settings.ARTNEX_WAIT_SECONDS = 1  # without the fix, the retry's wait ends in a 504
+    record = IdempotencyRecord.objects.create(account=customer.account, key="lost",
+                                              fingerprint=fingerprint(BODY, respond_async=False))
+    with monkeypatch.context() as patched:
+        patched.setattr(services, "enqueue", lambda request_id: None)  # the process dies before publishing
+        row = services.submit(account=customer.account, source=ImageSource(image_bytes(), "data"), scale=2,
+                              idempotency_key="lost", idempotency_record_id=record.pk, wait_seconds=1)
+    assert row.status == UpscaleRequest.Status.QUEUED and charges(customer) == 1
+    retry = v1.post(BODY, customer.key, **{"Idempotency-Key": "lost"})
+    assert retry.status_code == 200, retry.content
+    assert retry.json()["request_id"] == row.request_id and retry["Idempotent-Replayed"] == "true"
+    row.refresh_from_db()
+    assert row.status == UpscaleRequest.Status.SUCCEEDED and row.delivered_at is not None
+    assert charges(customer) == 1 and customer.refresh().credits == 900
